@@ -1,0 +1,70 @@
+/* config.h: the one config format of noisylab.
+
+   A run is described by one string of key=value pairs joined by '&', e.g.
+       v=1&dataset=fashion-mnist&model=cnn4&epochs=15&lr=0.01&seed=2
+   The same string is the URL hash of the web lab, the argument of
+   `noisylab train` and the input of every test. Values may be %XX-encoded;
+   a leading '#' or '?' is ignored; keys may come in any order; a key may
+   appear once. Missing keys take their defaults.
+
+   Versioning: `v` is the format version (currently 1). A string without `v`
+   is read as the current version; a newer version is refused with a message
+   instead of being silently misread. Any change of a default or of the
+   meaning of a key bumps the version.
+
+   Validation: an unknown key, a bad number, a value out of range or a name
+   that is not one of the allowed values fails with a message that names the
+   key and the allowed values or range (see config_parse).
+
+   The schema (every key, its type, default, range or choices and a one-line
+   help) is one table in config.c; config_schema_json exports it so the CLI
+   help and the web controls are generated from the same source. */
+#ifndef NL_CONFIG_H
+#define NL_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_VERSION 1
+#define CONFIG_NAME_LEN 24
+
+typedef struct {
+    int v;
+    /* data */
+    char dataset[CONFIG_NAME_LEN];
+    int train, test, val; /* subset sizes; 0 = all (val: 0 = none) */
+    char aug[CONFIG_NAME_LEN];
+    /* model */
+    char model[CONFIG_NAME_LEN];
+    int depth, width;
+    char act[CONFIG_NAME_LEN];
+    double mult, dropout;
+    char init[CONFIG_NAME_LEN];
+    double bn_momentum;
+    /* loss */
+    char loss[CONFIG_NAME_LEN];
+    /* optimisation */
+    char opt[CONFIG_NAME_LEN];
+    double lr, momentum;
+    int nesterov;
+    double wd, clip, beta1, beta2, eps;
+    char sched[CONFIG_NAME_LEN];
+    int step_every;
+    double step_factor, lr_min;
+    int epochs, batch, eval_batch;
+    long long seed;
+} Config;
+
+/* Fills every field with its default. */
+void config_defaults(Config *c);
+/* Parses s on top of the defaults. Returns 0, or -1 with the message in the
+   error slot (err.h). */
+int config_parse(Config *c, const char *s);
+/* Writes the canonical string: "v=1" followed by every key whose value differs
+   from its default, in schema order. Parsing it gives back the same Config. */
+int config_to_string(const Config *c, char *buf, size_t cap);
+/* Writes every key and value as a JSON object (the full record of a run). */
+int config_to_json(const Config *c, char *buf, size_t cap);
+/* The schema as JSON: [{"key","type","default","min","max","choices","help"}...] */
+const char *config_schema_json(void);
+
+#endif

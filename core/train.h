@@ -1,0 +1,70 @@
+/* train.h: one training run, driven step by step.
+
+   The caller (Web Worker, Node CLI, native driver, tests) creates a run from
+   a config string, hands it the dataset shards (none for dataset=synth), then
+   calls run_step repeatedly. Each call trains at most `max_steps` batches and
+   returns at an epoch boundary, so the caller stays in control: it can
+   report progress, pause (just stop calling), or cancel (run_free) between
+   calls. Wall-clock time is measured by the caller: the core has no clock,
+   which keeps it deterministic and free of platform imports.
+
+   Determinism: the split, initialisation, batch order, dropout and
+   augmentation each draw from their own stream of the config's seed.
+   Metrics are computed in a fixed order, so the same config and the same
+   build give bit-identical metrics. */
+#ifndef NL_TRAIN_H
+#define NL_TRAIN_H
+
+#include "config.h"
+#include "data.h"
+#include "loss.h"
+#include "model.h"
+
+enum { RUN_TRAINING = 0, RUN_EPOCH_END = 1, RUN_DONE = 2, RUN_DIVERGED = 3 };
+
+typedef struct {
+    int epoch; /* 1-based */
+    float lr, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, grad_norm;
+} EpochStats;
+
+typedef struct {
+    Config cfg;
+    Dataset train_set, test_set;
+    int have_train, have_test, started;
+    Norm norm;
+    int *train_idx, *val_idx, *test_idx;
+    int ntrain, nval, ntest;
+    Model model;
+    Optim opt;
+    Loss loss;
+    Rng shuffle_rng, dropout_rng, augment_rng;
+    int crop, flip;
+    /* progress */
+    int epoch, step, steps_per_epoch, status;
+    int *order;
+    float *x, *probs, *losses;
+    int *y;
+    double loss_sum, norm_sum;
+    long correct, seen;
+    EpochStats *hist;
+    char message[512];
+    char *json; /* buffer behind the *_json results */
+    size_t json_cap;
+} Run;
+
+/* parses and validates the config; no data or model yet */
+Run *run_new(const char *config);
+/* hands over a shard's bytes for split 0 (train) or 1 (test); validates them */
+int run_add_shard(Run *r, int split, const uint8_t *buf, size_t len, const char *name);
+/* builds the dataset subsets, the model and the optimizer */
+int run_start(Run *r);
+/* trains up to max_steps batches; returns RUN_* or -1 on error */
+int run_step(Run *r, int max_steps);
+/* evaluates the model on split 1 (test) or 2 (val): mean loss and accuracy */
+void run_evaluate(Run *r, int split, float *loss, float *acc);
+const char *run_progress_json(Run *r);
+const char *run_epoch_json(Run *r, int epoch);
+const char *run_result_json(Run *r);
+void run_free(Run *r);
+
+#endif

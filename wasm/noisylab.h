@@ -1,0 +1,58 @@
+/* noisylab.h: the one C API of the noisylab core.
+
+   The Web Worker, the Node CLI, the native driver and the tests all go
+   through these functions (in WASM via wasm/noisylab.js). The API speaks in
+   C strings, byte buffers and opaque handles, so a JS caller needs nothing
+   but malloc/free and the memory views.
+
+   Errors: a function that fails returns NULL or a negative number;
+   nl_last_error() then says what happened and ends with a hint.
+   Strings returned by the API belong to the core and stay valid until the
+   next call on the same object.
+
+   A run:
+       NlRun *r = nl_run_new("dataset=mnist&model=cnn4&epochs=2");
+       nl_run_add_shard(r, 0, train_bytes, n, "mnist/train.shard");  // not for synth
+       nl_run_add_shard(r, 1, test_bytes, n, "mnist/test.shard");
+       while ((st = nl_run_step(r, 20)) >= 0 && st != NL_DONE && st != NL_DIVERGED)
+           if (st == NL_EPOCH_END) puts(nl_run_epoch_json(r, -1));  // last epoch
+       puts(nl_run_result_json(r));
+       nl_run_free(r); */
+#ifndef NL_API_H
+#define NL_API_H
+
+#include <stdint.h>
+
+typedef struct NlRun NlRun;
+
+enum { NL_TRAINING = 0, NL_EPOCH_END = 1, NL_DONE = 2, NL_DIVERGED = 3 };
+
+const char *nl_version(void);
+/* the vector unit of this build: "wasm-simd128", "avx2", "sse", "scalar", ... */
+const char *nl_isa(void);
+const char *nl_last_error(void);
+
+/* the canonical form of a config string, or NULL with an error */
+const char *nl_config_normalize(const char *config);
+/* every key and value of a config as JSON, or NULL with an error */
+const char *nl_config_json(const char *config);
+/* the schema of all keys as JSON */
+const char *nl_config_schema(void);
+
+NlRun *nl_run_new(const char *config);
+int nl_run_add_shard(NlRun *r, int split, const uint8_t *bytes, uint32_t len, const char *name);
+int nl_run_start(NlRun *r);
+int nl_run_step(NlRun *r, int max_steps);
+const char *nl_run_progress_json(NlRun *r);
+/* metrics of one epoch (1-based); -1 = the last finished epoch */
+const char *nl_run_epoch_json(NlRun *r, int epoch);
+const char *nl_run_result_json(NlRun *r);
+void nl_run_free(NlRun *r);
+
+/* The `loss` command: evaluates the loss named in `params` (a config string
+   with loss=..., e.g. "loss=ce") on B x K logits and labels, writes
+   dL/dlogits (B x K) into grad and returns 0 with the mean loss in *loss. */
+int nl_loss_eval(const char *params, const float *logits, const int32_t *labels, int B, int K,
+                 float *grad, float *loss);
+
+#endif
