@@ -34,7 +34,7 @@ native: build/native/nlrun build/native/libnl.a
 
 build/native/libnl.a: $(CORE_SRC) $(API_SRC) $(CORE_HDR) $(API_HDR) | build/native
 	@rm -f $@
-	cd build/native && for f in $(CORE_SRC) $(API_SRC); do $(CC) $(CFLAGS_REL) -I../../core -c ../../$$f -o $$(basename $$f .c).o || exit 1; done && ar rcs libnl.a *.o
+	cd build/native && rm -f *.o && for f in $(CORE_SRC) $(API_SRC); do $(CC) $(CFLAGS_REL) -I../../core -c ../../$$f -o $$(echo $$f | tr / _ | sed 's/\.c$$/.o/') || exit 1; done && ar rcs libnl.a *.o
 
 build/native/nlrun: tools/nlrun.c build/native/libnl.a
 	$(CC) $(CFLAGS_REL) -Icore -Iwasm $< build/native/libnl.a -lm -o $@

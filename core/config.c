@@ -32,7 +32,7 @@ static const Key keys[] = {
     {"val", T_INT, F(val), "0", 0, 1e7, 0, "images held out of the training set for validation (0 = none)"},
     {"aug", T_CHOICE, F(aug), "none", 0, 0, "none|flip|crop|crop+flip",
      "augmentation: random crop with 4 px zero padding and/or horizontal flip"},
-    {"model", T_CHOICE, F(model), "cnn-small", 0, 0, "linear|mlp|cnn-small|cnn4|cnn8|resnet9|refcnn",
+    {"model", T_CHOICE, F(model), "cnn4", 0, 0, "linear|mlp|cnn-small|cnn4|cnn8|resnet9|refcnn",
      "network architecture"},
     {"depth", T_INT, F(depth), "2", 1, 16, 0, "mlp: number of hidden layers"},
     {"width", T_INT, F(width), "256", 1, 8192, 0, "mlp: units per hidden layer"},

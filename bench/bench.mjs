@@ -1,0 +1,100 @@
+// bench.mjs: every performance figure of noisylab, taken in one run on this machine.
+//
+//   npm run bench            (builds first; set BENCH_SECONDS to lengthen each measurement)
+//
+// 1. SGEMM GFLOP/s in four builds of the same blocked kernel (bench/gemm_bench.mjs):
+//    native 128-bit vectors, native widest vectors, WASM SIMD in Node, WASM scalar.
+// 2. Training img/s of the reference CNN (model=refcnn: conv3x3 32, pool, conv3x3 64,
+//    pool, fc128, fc10; 3x32x32 input, batch 64, SGD momentum) in WASM SIMD (Node),
+//    WASM scalar, native, and PyTorch at 1 thread when Debian's python3-torch is
+//    installed (skipped otherwise; this script installs nothing).
+// Every figure is a median of several repeats after a warm-up, and the ratios the
+// project tracks are computed from figures of this same run. Timings are never
+// asserted in tests: this script reports, it does not judge.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadEngine } from '../wasm/noisylab.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS || 3);
+const REF = 'dataset=synth&model=refcnn&batch=64&opt=sgd&momentum=0.9&epochs=1&train=5000&test=64';
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+async function trainWasm(scalar) {
+  const nl = await loadEngine({ scalar });
+  const run = nl.newRun(REF);
+  run.start();
+  const t0 = performance.now();
+  while (performance.now() - t0 < 1000) run.step(1); // V8 tiers up hot code: warm up first
+  const rates = [];
+  for (let r = 0; r < 5; r++) {
+    let n = 0;
+    const t = performance.now();
+    while (performance.now() - t < (SECONDS * 1000) / 5) {
+      if (run.progress().step >= run.progress().steps_per_epoch - 1) break; // never time the epoch-end eval
+      run.step(1);
+      n++;
+    }
+    rates.push((n * 64) / ((performance.now() - t) / 1000));
+  }
+  run.free();
+  return median(rates);
+}
+
+function trainNative() {
+  const exe = join(root, 'build', 'native', 'nlrun');
+  if (!existsSync(exe)) return null;
+  // nlrun prints a progress line (with seconds) every 10 steps; rates between lines after warm-up
+  const r = spawnSync(exe, [REF], { encoding: 'utf8' });
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'progress' && m.progress.status === 0);
+  const rates = [];
+  for (let i = 2; i < lines.length; i++) {
+    const dt = lines[i].seconds - lines[i - 1].seconds, ds = lines[i].progress.step - lines[i - 1].progress.step;
+    if (ds > 0) rates.push((ds * 64) / dt);
+  }
+  return rates.length ? median(rates) : null;
+}
+
+function trainTorch() {
+  const py = '/usr/bin/python3';
+  if (!existsSync(py) || spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) return { skipped: 'python3-torch is not installed' };
+  const r = spawnSync(py, [join(root, 'bench', 'torch_refcnn.py'), String(SECONDS)], { encoding: 'utf8' });
+  if (r.status !== 0) return { skipped: `PyTorch failed: ${r.stderr.trim().split('\n').pop()}` };
+  return JSON.parse(r.stdout.trim());
+}
+
+async function main() {
+  const out = { date: new Date().toISOString(), node: process.version, seconds_per_figure: SECONDS };
+  const gemmMod = join(root, 'bench', 'gemm_bench.mjs');
+  if (existsSync(gemmMod)) {
+    const { runGemmBench } = await import(gemmMod);
+    out.gemm = await runGemmBench();
+    const g = (build, shape) => out.gemm.find((r) => r.build === build && r.shape === shape)?.gflops;
+    console.log('\nSGEMM GFLOP/s (median)');
+    const shapes = [...new Set(out.gemm.map((r) => r.shape))];
+    const builds = [...new Set(out.gemm.map((r) => r.build))];
+    console.log('build'.padEnd(14) + shapes.map((s) => s.padStart(16)).join(''));
+    for (const b of builds) console.log(b.padEnd(14) + shapes.map((s) => (g(b, s)?.toFixed(1) ?? '-').padStart(16)).join(''));
+    out.gemm_ratio_wasm_simd_vs_native128 = Object.fromEntries(shapes.map((s) => [s, +(g('wasm-simd', s) / g('native128', s)).toFixed(3)]));
+    console.log('WASM SIMD / native 128-bit:', JSON.stringify(out.gemm_ratio_wasm_simd_vs_native128));
+  }
+  console.log('\nTraining the reference CNN (batch 64, 1 thread), img/s (median)');
+  out.train = {
+    'wasm-simd': await trainWasm(false),
+    'wasm-scalar': await trainWasm(true),
+    native: trainNative(),
+    pytorch: trainTorch(),
+  };
+  for (const [k, v] of Object.entries(out.train)) console.log(k.padEnd(14) + (typeof v === 'number' ? v.toFixed(1) : v && v.img_per_s ? `${v.img_per_s.toFixed(1)} (torch ${v.torch})` : JSON.stringify(v)));
+  const torch = out.train.pytorch.img_per_s;
+  out.train_ratio_wasm_simd_vs_pytorch = torch ? +(out.train['wasm-simd'] / torch).toFixed(3) : null;
+  out.train_ratio_wasm_simd_vs_native = out.train.native ? +(out.train['wasm-simd'] / out.train.native).toFixed(3) : null;
+  console.log(`WASM SIMD / PyTorch: ${out.train_ratio_wasm_simd_vs_pytorch ?? 'skipped'}   WASM SIMD / native: ${out.train_ratio_wasm_simd_vs_native}`);
+  mkdirSync(join(root, 'build', 'bench'), { recursive: true });
+  writeFileSync(join(root, 'build', 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log('\nwrote build/bench/results.json');
+}
+
+main();

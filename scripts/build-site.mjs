@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// build-site.mjs: assembles the static site in build/site/ from files that already exist.
+//
+//   node scripts/build-site.mjs            (or: import { buildSite } from './build-site.mjs')
+//
+// No bundler: the page is plain ES modules, so building is copying.
+//   web/*                                   -> build/site/
+//   wasm/noisylab.js, build/wasm/*.wasm     -> build/site/wasm/   (the loader fetches the
+//                                              .wasm from beside itself: new URL(file, import.meta.url))
+//   node_modules/chart.js/dist/chart.umd.min.js -> build/site/vendor/ (served locally: works offline)
+//
+// Idempotent and fast: a file is copied only when its size or mtime differ, and
+// files that no longer belong to the site are removed, so a second run is a no-op.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// every [source, destination-relative-to-out] pair of the site
+function siteFiles(root) {
+  const need = (path, hint) => {
+    if (!existsSync(path)) throw new Error(`build-site: ${relative(root, path)} is missing. Hint: ${hint}.`);
+    return path;
+  };
+  const files = [];
+  const web = need(join(root, 'web'), 'the web/ folder belongs to the repository; restore it with git');
+  for (const name of readdirSync(web)) {
+    const p = join(web, name);
+    if (statSync(p).isFile()) files.push([p, name]);
+  }
+  const wasmHint = 'build the core with `NODE_PATH=/usr/share/nodejs make wasm` (or ./build.sh build)';
+  files.push([need(join(root, 'wasm', 'noisylab.js'), 'restore wasm/noisylab.js with git'), 'wasm/noisylab.js']);
+  for (const f of ['noisylab-simd.wasm', 'noisylab-scalar.wasm'])
+    files.push([need(join(root, 'build', 'wasm', f), wasmHint), `wasm/${f}`]);
+  const chart = join(root, 'node_modules', 'chart.js', 'dist', 'chart.umd.min.js');
+  files.push([need(chart, 'install the npm packages with `npm ci` (or ./build.sh deps)'), 'vendor/chart.umd.min.js']);
+  return files;
+}
+
+function listTree(dir, base = dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const ent of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, ent.name);
+    if (ent.isDirectory()) listTree(p, base, out);
+    else out.push(relative(base, p));
+  }
+  return out;
+}
+
+function removeEmptyDirs(dir, keepRoot = true) {
+  if (!existsSync(dir)) return;
+  for (const ent of readdirSync(dir, { withFileTypes: true }))
+    if (ent.isDirectory()) removeEmptyDirs(join(dir, ent.name), false);
+  if (!keepRoot && readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
+}
+
+// Returns { out, copied, removed, files }. Throws with a hint when an input is missing.
+export function buildSite({ root = repoRoot, out = join(root, 'build', 'site') } = {}) {
+  const files = siteFiles(root);
+  const wanted = new Set(files.map(([, d]) => d));
+  let copied = 0, removed = 0;
+  for (const [src, rel] of files) {
+    const dest = join(out, rel);
+    const s = statSync(src);
+    if (existsSync(dest)) {
+      const d = statSync(dest);
+      if (d.size === s.size && Math.abs(d.mtimeMs - s.mtimeMs) < 1) continue; // utimes keeps ms only
+    }
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(src, dest);
+    // keep the source's mtime so the next run can tell the copy is current
+    utimesSync(dest, s.atime, s.mtime);
+    copied++;
+  }
+  for (const rel of listTree(out)) {
+    if (wanted.has(rel.split('\\').join('/'))) continue;
+    rmSync(join(out, rel));
+    removed++;
+  }
+  removeEmptyDirs(out);
+  return { out, copied, removed, files: files.length };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    const r = buildSite();
+    console.log(`build-site: ${relative(process.cwd(), r.out) || '.'}/ has ${r.files} files (${r.copied} copied, ${r.removed} removed)`);
+  } catch (e) {
+    console.error(e.message);
+    process.exit(1);
+  }
+}

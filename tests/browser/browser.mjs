@@ -1,0 +1,71 @@
+// browser.mjs: test helpers that build and serve the site and drive Debian's Chromium.
+//
+//   const site = await startSite();          // builds build/site (a no-op when current), serves it on a free port
+//   const browser = await launchBrowser();   // headless Chromium with a fresh profile
+//   const { page, problems } = await openPage(browser, site.url + '#dataset=synth');
+//   ...
+//   await browser.close(); await site.close();
+//
+// Chromium is /usr/bin/chromium (Debian package chromium; override with CHROMIUM),
+// driven by playwright-core: never `npx playwright install`, and no network is needed.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { buildSite, repoRoot } from '../../scripts/build-site.mjs';
+import { startServer } from '../../scripts/serve.mjs';
+
+export { repoRoot };
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export async function startSite() {
+  const { out } = buildSite();
+  return await startServer({ root: out, port: 0 });
+}
+
+// Returns { context, newPage(), close() }; close() also removes the temporary profile.
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium is not at ${CHROMIUM}. Hint: sudo apt-get install chromium (or set CHROMIUM=/path/to/chrome).`);
+  const profile = mkdtempSync(join(tmpdir(), 'noisylab-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1000, height: 900 },
+    });
+  } catch (e) {
+    rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// Opens url in a new page and collects every page error, console error and failed
+// request of the page and its workers in `problems`.
+export async function openPage(browser, url) {
+  const page = await browser.context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  // includes the console of the page's workers
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${m.worker() ? 'worker ' : ''}console.error: ${m.text()}`); });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  await page.goto(url);
+  return { page, problems };
+}
+
+// waits until #status has one of the given data-state values; returns the state
+export async function waitForState(page, states, timeout = 30000) {
+  const handle = await page.waitForFunction(
+    (s) => { const st = document.getElementById('status')?.dataset.state; return s.includes(st) && st; },
+    states, { timeout, polling: 50 });
+  return await handle.jsonValue();
+}
