@@ -2,8 +2,8 @@
 
    The references are written by tests/golden/make_golden.py into
    tests/golden/layers.bin (every layer, forward and all gradients) and
-   tests/golden/cnn_small.bin (two SGD-momentum training steps of a small CNN,
-   composed here by hand from the layer functions). The format is in
+   tests/golden/cnn_small.bin (two SGD-momentum training steps of
+   model=cnn-small&mult=0.125, run through Model, Loss and Optim). The format is in
    tests/golden/README.md. Run from the repo root (paths are relative to it).
 
    Tolerance: |ours - torch| <= 1e-4 * (1 + |torch|) per element. Both sides
@@ -21,7 +21,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "err.h"
 #include "layers.h"
+#include "loss.h"
+#include "model.h"
 
 #define TOL 1e-4
 
@@ -48,12 +51,12 @@ typedef struct {
     int ndim, dims[8];
     long n;
     float *data;
-} Tensor;
+} GTensor;
 
 typedef struct {
     const char *path;
     int count;
-    Tensor *t;
+    GTensor *t;
 } Golden;
 
 static uint32_t rd_u32(const unsigned char *p) {
@@ -84,9 +87,9 @@ static int golden_load(Golden *g, const char *path) {
         uint32_t count = rd_u32(buf + 12);
         if (count > 100000) why = "absurd tensor count";
         else {
-            g->t = alloc(sizeof(Tensor) * count);
+            g->t = alloc(sizeof(GTensor) * count);
             for (uint32_t i = 0; i < count && !why; i++) {
-                Tensor *t = &g->t[i];
+                GTensor *t = &g->t[i];
                 if (pos + 4 > len) { why = "truncated name length"; break; }
                 uint32_t nl = rd_u32(buf + pos);
                 pos += 4;
@@ -126,7 +129,7 @@ static int golden_load(Golden *g, const char *path) {
     return 0;
 }
 
-static const Tensor *get(const Golden *g, const char *name) {
+static const GTensor *get(const Golden *g, const char *name) {
     for (int i = 0; i < g->count; i++)
         if (strcmp(g->t[i].name, name) == 0) return &g->t[i];
     return NULL;
@@ -137,7 +140,7 @@ static const Tensor *get(const Golden *g, const char *name) {
 static const float *D(const Golden *g, const char *prefix, const char *key) {
     char name[96];
     snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", key);
-    const Tensor *t = get(g, name);
+    const GTensor *t = get(g, name);
     CHECK(t != NULL, "%s: tensor %s missing. Hint: regenerate the golden files.", g->path, name);
     return t ? t->data : fbuf(4096);
 }
@@ -148,7 +151,7 @@ static double worst_diff;
 static void compare(const Golden *g, const char *prefix, const char *key, const float *ours, long n) {
     char name[96];
     snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", key);
-    const Tensor *t = get(g, name);
+    const GTensor *t = get(g, name);
     CHECK(t != NULL, "%s: tensor %s missing", g->path, name);
     if (!t) return;
     CHECK(t->n == n, "%s: size %ld, expected %ld", name, t->n, n);
@@ -267,7 +270,7 @@ static void golden_gap(const Golden *g, const char *p) {
 }
 
 static void golden_activations(const Golden *g) {
-    const Tensor *t = get(g, "act.x");
+    const GTensor *t = get(g, "act.x");
     CHECK(t != NULL, "act.x missing");
     if (!t) return;
     long n = t->n;
@@ -312,85 +315,59 @@ static void golden_softmax_ce(const Golden *g) {
 /* ------------------------------------------------------------------------ */
 /* cnn-small: two SGD-momentum steps, composed from the layers by hand        */
 
+/* The whole training step through the code that trains: Model (model=cnn-small,
+   mult=0.125), Loss and Optim, with PyTorch's initial parameters copied into the
+   arena. The arena's parameter order is PyTorch's named_parameters() order. */
 static void golden_cnn_small(const Golden *g) {
     int B = cfg(g, "", 0), C = cfg(g, "", 1), H = cfg(g, "", 2), W = cfg(g, "", 3);
-    int F = cfg(g, "", 4), HID = cfg(g, "", 5), K = cfg(g, "", 6);
+    int K = cfg(g, "", 6);
     const float *hyper = D(g, "", "hyper");
-    float lr = hyper[0], mom = hyper[1], wd = hyper[2];
-    printf("cnn_small: %dx%dx%dx%d, conv3x3 p1 -> %d, relu, maxpool2, dense -> %d, relu, dense -> "
-           "%d, CE; SGD lr %g momentum %g wd %g\n", B, C, H, W, F, HID, K, lr, mom, wd);
+    char cfgstr[256];
+    snprintf(cfgstr, sizeof cfgstr, "model=cnn-small&mult=0.125&opt=sgd&lr=%.9g&momentum=%.9g&wd=%.9g",
+             (double)hyper[0], (double)hyper[1], (double)hyper[2]);
+    printf("cnn_small: %dx%dx%dx%d, %s, %d classes, two steps\n", B, C, H, W, cfgstr, K);
     int *y = labels_of(g, "", "labels", B);
     const float *x = D(g, "", "x");
-
-    /* parameters in PyTorch's named_parameters() order */
+    Config c;
+    Model m;
+    Loss loss;
+    Optim opt;
+    CHECK(config_parse(&c, cfgstr) == 0 && loss_from_config(&loss, &c) == 0, "config: %s", nl_error());
+    CHECK(model_build(&m, &c, C, H, W, K, B) == 0, "model_build: %s", nl_error());
+    optim_from_config(&opt, &c);
     const char *pname[6] = {"conv.weight", "conv.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
-    ConvShape cs = conv2d_shape(C, H, W, F, 3, 3, 1, 1);
-    int PH = cs.OH / 2, PW = cs.OW / 2, FLAT = F * PH * PW;
-    long psize[6] = {(long)F * C * 9, F, (long)HID * FLAT, HID, (long)K * HID, K};
-    float *param[6], *grad[6], *buf[6];
+    long off[7] = {0};
     for (int i = 0; i < 6; i++) {
         char key[64];
         snprintf(key, sizeof key, "param0.%s", pname[i]);
-        param[i] = fbuf(psize[i]), grad[i] = fbuf(psize[i]), buf[i] = fbuf(psize[i]);
-        memcpy(param[i], D(g, "", key), sizeof(float) * (size_t)psize[i]);
+        const GTensor *t = get(g, key);
+        off[i + 1] = off[i] + t->n;
+        memcpy(m.params + off[i], t->data, sizeof(float) * (size_t)t->n);
     }
-    /* activations */
-    long nconv = (long)B * F * cs.OH * cs.OW, npool = (long)B * FLAT;
-    float *col = fbuf(conv2d_col_size(&cs));
-    float *a1 = fbuf(nconv), *a2 = fbuf(nconv), *a3 = fbuf(npool);
-    int *am = alloc(sizeof(int) * (size_t)npool);
-    float *h1 = fbuf((long)B * HID), *h2 = fbuf((long)B * HID), *logits = fbuf((long)B * K);
-    float *probs = fbuf((long)B * K);
-    float *d_logits = fbuf((long)B * K), *d_h2 = fbuf((long)B * HID), *d_h1 = fbuf((long)B * HID);
-    float *d_a3 = fbuf(npool), *d_a2 = fbuf(nconv), *d_a1 = fbuf(nconv);
-
-    for (int step = 1; step <= 2; step++) {
+    CHECK(off[6] == m.nparams, "arena holds %ld parameters, PyTorch %ld", m.nparams, off[6]);
+    float *probs = fbuf((long)B * K), *losses = fbuf(B);
+    for (int step = 1; step <= 2 && off[6] == m.nparams; step++) {
         char pre[16];
         snprintf(pre, sizeof pre, "step%d", step);
-        /* forward */
-        conv2d_forward(a1, col, x, param[0], param[1], B, &cs);
-        relu_forward(a2, a1, nconv);
-        maxpool2d_forward(a3, am, a2, B, F, cs.OH, cs.OW, 2, 2, 0);
-        /* flatten is the identity on this contiguous (B, F, PH, PW) buffer */
-        dense_forward(h1, a3, param[2], param[3], B, FLAT, HID);
-        relu_forward(h2, h1, (long)B * HID);
-        dense_forward(logits, h2, param[4], param[5], B, HID, K);
-        float loss = softmax_ce_forward(probs, NULL, logits, y, B, K);
+        model_zero_grad(&m, B);
+        float *logits = model_forward(&m, x, B, 1, NULL);
         compare(g, pre, "logits", logits, (long)B * K);
-        compare(g, pre, "loss", &loss, 1);
-        /* backward: zero the gradients once, then every layer accumulates */
-        for (int i = 0; i < 6; i++) memset(grad[i], 0, sizeof(float) * (size_t)psize[i]);
-        memset(d_logits, 0, sizeof(float) * (size_t)B * K);
-        memset(d_h2, 0, sizeof(float) * (size_t)B * HID);
-        memset(d_h1, 0, sizeof(float) * (size_t)B * HID);
-        memset(d_a3, 0, sizeof(float) * (size_t)npool);
-        memset(d_a2, 0, sizeof(float) * (size_t)nconv);
-        memset(d_a1, 0, sizeof(float) * (size_t)nconv);
-        softmax_ce_backward(d_logits, probs, y, B, K, 1.0f);
-        dense_backward(d_h2, grad[4], grad[5], d_logits, h2, param[4], B, HID, K);
-        relu_backward(d_h1, d_h2, h1, (long)B * HID);
-        dense_backward(d_a3, grad[2], grad[3], d_h1, a3, param[2], B, FLAT, HID);
-        maxpool2d_backward(d_a2, d_a3, am, B, F, PH, PW);
-        relu_backward(d_a1, d_a2, a1, nconv);
-        conv2d_backward(NULL, grad[0], grad[1], col, d_a1, x, param[0], B, &cs);
+        float l = loss_compute(&loss, logits, y, B, K, probs, losses, model_dlogits(&m), 1.0f);
+        compare(g, pre, "loss", &l, 1);
+        model_backward(&m, B);
         for (int i = 0; i < 6; i++) {
             char key[64];
             snprintf(key, sizeof key, "grad.%s", pname[i]);
-            compare(g, pre, key, grad[i], psize[i]);
+            compare(g, pre, key, m.grads + off[i], off[i + 1] - off[i]);
         }
-        /* SGD as torch.optim.SGD: g += wd*w; buf = g on the first step, else
-           buf = momentum*buf + g (dampening 0); w -= lr*buf */
+        optim_step(&opt, &m, (float)c.lr);
         for (int i = 0; i < 6; i++) {
-            for (long j = 0; j < psize[i]; j++) {
-                float gj = grad[i][j] + wd * param[i][j];
-                buf[i][j] = step == 1 ? gj : mom * buf[i][j] + gj;
-                param[i][j] -= lr * buf[i][j];
-            }
             char key[64];
             snprintf(key, sizeof key, "param.%s", pname[i]);
-            compare(g, pre, key, param[i], psize[i]);
+            compare(g, pre, key, m.params + off[i], off[i + 1] - off[i]);
         }
     }
+    model_free(&m);
 }
 
 int main(void) {

@@ -195,11 +195,14 @@ def add_softmax_ce(g, B=4, K=6):
 # relu + dense 10->5 + mean cross-entropy, two SGD momentum steps
 
 class CnnSmall(torch.nn.Module):
+    """noisylab's model=cnn-small&mult=0.125 on 3x8x8 inputs with 5 classes:
+    conv 7x7 pad 3 (32*0.125 = 4 filters), relu, maxpool 2, dense (100*0.125 -> 13), relu, dense."""
+
     def __init__(self):
         super().__init__()
-        self.conv = torch.nn.Conv2d(3, 4, 3, stride=1, padding=1)
-        self.fc1 = torch.nn.Linear(4 * 4 * 4, 10)
-        self.fc2 = torch.nn.Linear(10, 5)
+        self.conv = torch.nn.Conv2d(3, 4, 7, stride=1, padding=3)
+        self.fc1 = torch.nn.Linear(4 * 4 * 4, 13)
+        self.fc2 = torch.nn.Linear(13, 5)
 
     def forward(self, x):
         h = F.max_pool2d(F.relu(self.conv(x)), 2)
@@ -216,7 +219,7 @@ def make_cnn_small():
     names = ["conv.weight", "conv.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     params = dict(model.named_parameters())
     assert list(params) == names
-    g.add("config", [2, 3, 8, 8, 4, 10, 5])  # B, C, H, W, conv filters, hidden, classes
+    g.add("config", [2, 3, 8, 8, 4, 13, 5])  # B, C, H, W, conv filters, hidden, classes
     g.add("hyper", [lr, momentum, wd])
     g.add("x", x)
     g.add("labels", y.float())
