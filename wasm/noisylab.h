@@ -55,4 +55,26 @@ void nl_run_free(NlRun *r);
 int nl_loss_eval(const char *params, const float *logits, const int32_t *labels, int B, int K,
                  float *grad, float *loss);
 
+/* ---- dataset preparation (wasm/data.c; used by datasets/prepare.mjs).
+   A builder holds one shard in its final layout; the put functions fill
+   images/labels [first, first+count) from raw file bytes (gzip'd IDX, a
+   ConvNetJS sprite PNG with one image per row, CIFAR-10 binary records) and
+   return count, or -1 with an error naming `name`. finish refuses a shard with
+   any image or label missing; its bytes belong to the builder. */
+typedef struct NlShardBuilder NlShardBuilder;
+NlShardBuilder *nl_shard_new(int n, int c, int h, int w, int classes, const char *name);
+int nl_shard_put_idx_images(NlShardBuilder *b, int first, const uint8_t *buf, uint32_t len, int count,
+                            const char *name);
+int nl_shard_put_idx_labels(NlShardBuilder *b, int first, const uint8_t *buf, uint32_t len, int count,
+                            const char *name);
+int nl_shard_put_png_rows(NlShardBuilder *b, int first, const uint8_t *buf, uint32_t len, int count,
+                          const char *name);
+int nl_shard_put_cifar_bin(NlShardBuilder *b, int first, const uint8_t *buf, uint32_t len, int count,
+                           const char *name);
+int nl_shard_put_labels(NlShardBuilder *b, int first, const uint8_t *labels, int count, const char *name);
+const uint8_t *nl_shard_finish(NlShardBuilder *b, uint32_t *out_len);
+void nl_shard_free(NlShardBuilder *b);
+/* header of a shard: out[0..4] = n, c, h, w, classes */
+int nl_shard_info(const uint8_t *buf, uint32_t len, const char *name, int32_t *out);
+
 #endif
