@@ -4,7 +4,8 @@
 //
 // 1. SGEMM GFLOP/s in four builds of the same blocked kernel (bench/gemm_bench.mjs):
 //    native 128-bit vectors, native widest vectors, WASM SIMD in Node, WASM scalar.
-// 2. Training img/s of the reference CNN (model=refcnn: conv3x3 32, pool, conv3x3 64,
+// 2. conv2d forward: im2col+GEMM (the lab's method) against a direct 3x3 convolution.
+// 3. Training img/s of the reference CNN (model=refcnn: conv3x3 32, pool, conv3x3 64,
 //    pool, fc128, fc10; 3x32x32 input, batch 64, SGD momentum) in WASM SIMD (Node),
 //    WASM scalar, native, and PyTorch at 1 thread when Debian's python3-torch is
 //    installed (skipped otherwise; this script installs nothing).
@@ -16,6 +17,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEngine } from '../wasm/noisylab.js';
+import { runGemmBench, ratios, table as gemmTable } from './gemm_bench.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS || 3);
@@ -67,18 +69,24 @@ function trainTorch() {
 
 async function main() {
   const out = { date: new Date().toISOString(), node: process.version, seconds_per_figure: SECONDS };
-  const gemmMod = join(root, 'bench', 'gemm_bench.mjs');
-  if (existsSync(gemmMod)) {
-    const { runGemmBench } = await import(gemmMod);
-    out.gemm = await runGemmBench();
-    const g = (build, shape) => out.gemm.find((r) => r.build === build && r.shape === shape)?.gflops;
-    console.log('\nSGEMM GFLOP/s (median)');
-    const shapes = [...new Set(out.gemm.map((r) => r.shape))];
-    const builds = [...new Set(out.gemm.map((r) => r.build))];
-    console.log('build'.padEnd(14) + shapes.map((s) => s.padStart(16)).join(''));
-    for (const b of builds) console.log(b.padEnd(14) + shapes.map((s) => (g(b, s)?.toFixed(1) ?? '-').padStart(16)).join(''));
-    out.gemm_ratio_wasm_simd_vs_native128 = Object.fromEntries(shapes.map((s) => [s, +(g('wasm-simd', s) / g('native128', s)).toFixed(3)]));
-    console.log('WASM SIMD / native 128-bit:', JSON.stringify(out.gemm_ratio_wasm_simd_vs_native128));
+  // the four GEMM builds are small standalone programs, rebuilt each time from the current kernel
+  const built = spawnSync('sh', [join(root, 'bench', 'build_gemm_bench.sh')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`bench/build_gemm_bench.sh failed:\n${built.stderr}`);
+  out.gemm = await runGemmBench();
+  console.log('\n' + gemmTable(out.gemm));
+  out.gemm_ratio_wasm_simd_vs_native128 = Object.fromEntries(ratios(out.gemm).map((r) => [r.shape, +r.ratio.toFixed(3)]));
+  // conv2d forward, im2col+GEMM (what the lab runs) against a direct 3x3 method
+  out.conv = [];
+  for (const [build, file] of [['native128', 'conv-native128'], ['native', 'conv-native'], ['wasm-simd', 'conv-wasm-simd.cjs']]) {
+    const exe = join(root, 'build', 'bench', file);
+    const r = file.endsWith('.cjs') ? spawnSync(process.execPath, [exe, build], { encoding: 'utf8' }) : spawnSync(exe, [build], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${file} failed: ${r.stderr}`);
+    out.conv.push(...r.stdout.trim().split('\n').map((l) => JSON.parse(l)));
+  }
+  console.log('\nconv2d forward, batch 64, ms (median): im2col+gemm vs direct');
+  for (const row of out.conv.filter((r) => r.method === 'direct')) {
+    const g = out.conv.find((r) => r.build === row.build && r.layer === row.layer && r.method !== 'direct');
+    console.log(`${row.build.padEnd(10)} ${row.layer.padEnd(14)} ${g.ms.toFixed(2).padStart(8)} vs ${row.ms.toFixed(2).padStart(8)}  ${g.ms <= row.ms ? 'im2col+gemm' : 'direct'} faster`);
   }
   console.log('\nTraining the reference CNN (batch 64, 1 thread), img/s (median)');
   out.train = {

@@ -63,7 +63,7 @@ export function ratios(rows) {
     .map((r) => ({ shape: r.shape, ratio: find("native128", r.shape) ? r.gflops / find("native128", r.shape).gflops : null }));
 }
 
-function table(rows) {
+export function table(rows) {
   const shapes = [...new Set(rows.map((r) => `${r.fn === "sgemm" ? "" : r.fn + " "}${r.shape}`))];
   const builds = [...new Set(rows.map((r) => r.build))];
   const cell = (b, s) => {

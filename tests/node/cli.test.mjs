@@ -115,7 +115,12 @@ test('loss: malformed input exits 2 with a clear message', () => {
     assert.equal(r.status, 2, input);
     assert.match(r.stderr, re, input);
   }
-  assert.equal(cli(['loss', '--loss', 'nope'], { input: '{"logits":[[1,2]],"labels":[0]}' }).status, 2);
+  const nope = cli(['loss', '--loss', 'nope'], { input: '{"logits":[[1,2]],"labels":[0]}' });
+  assert.equal(nope.status, 2);
+  assert.match(nope.stderr, /'loss'.*must be one of ce/);
+  const alpha = cli(['loss', '--loss', 'ce', '--alpha', '1'], { input: '{"logits":[[1,2]],"labels":[0]}' });
+  assert.equal(alpha.status, 2);
+  assert.match(alpha.stderr, /--alpha .*Allowed losses now: ce/);
 });
 
 test('keys lists every config key with its default and choices', () => {
