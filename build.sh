@@ -12,13 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the project needs (python3-torch is only for regenerating golden files).
-PACKAGES=(gcc make clang libclang-rt-14-dev emscripten nodejs npm chromium dataset-fashion-mnist)
+PACKAGES=(gcc make clang libclang-rt-14-dev emscripten chromium dataset-fashion-mnist)
 
 deps() {
   local missing=()
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node and npm may come from elsewhere (NodeSource ships npm inside its nodejs
+  # package, which conflicts with Debian's npm), so ask for them only by command.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then
     if [ "$(id -u)" = 0 ]; then
       echo "build.sh: installing ${missing[*]}"

@@ -124,6 +124,19 @@ int run_start(Run *r) {
     return 0;
 }
 
+/* how many rows of logits have their (first) maximum at the label */
+static long count_correct(const float *logits, const int *y, int B, int K) {
+    long correct = 0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (long)b * K;
+        int arg = 0;
+        for (int k = 1; k < K; k++)
+            if (z[k] > z[arg]) arg = k;
+        correct += arg == y[b];
+    }
+    return correct;
+}
+
 void run_evaluate(Run *r, int split, float *loss, float *acc) {
     const Dataset *d = split == 2 ? &r->train_set : &r->test_set;
     const int *idx = split == 2 ? r->val_idx : r->test_idx;
@@ -137,13 +150,7 @@ void run_evaluate(Run *r, int split, float *loss, float *acc) {
         float *logits = model_forward(&r->model, r->x, B, 0, NULL);
         float mean = loss_compute(&r->loss, logits, r->y, B, K, r->probs, r->losses, NULL, 0);
         lsum += (double)mean * B;
-        for (int b = 0; b < B; b++) {
-            const float *z = logits + (long)b * K;
-            int arg = 0;
-            for (int k = 1; k < K; k++)
-                if (z[k] > z[arg]) arg = k;
-            correct += arg == r->y[b];
-        }
+        correct += count_correct(logits, r->y, B, K);
     }
     *loss = n ? (float)(lsum / n) : 0;
     *acc = n ? (float)correct / n : 0;
@@ -181,13 +188,7 @@ int run_step(Run *r, int max_steps) {
         r->norm_sum += clip_grad_norm(&r->model, (float)c->clip);
         optim_step(&r->opt, &r->model, lr);
         r->loss_sum += (double)loss * B;
-        for (int b = 0; b < B; b++) {
-            const float *z = logits + (long)b * K;
-            int arg = 0;
-            for (int k = 1; k < K; k++)
-                if (z[k] > z[arg]) arg = k;
-            r->correct += arg == r->y[b];
-        }
+        r->correct += count_correct(logits, r->y, B, K);
         r->seen += B;
         if (++r->step < r->steps_per_epoch) continue;
         /* end of epoch */
