@@ -26,6 +26,7 @@
 
 #define CONFIG_VERSION 1
 #define CONFIG_NAME_LEN 24
+#define CONFIG_TEXT_LEN 1024
 
 typedef struct {
     int v;
@@ -40,8 +41,18 @@ typedef struct {
     double mult, dropout;
     char init[CONFIG_NAME_LEN];
     double bn_momentum;
-    /* loss */
+    /* loss; NAN in alpha, beta, q, gamma means "auto": the APL default for the
+       dataset and loss, resolved by loss_from_config (loss.h) */
     char loss[CONFIG_NAME_LEN];
+    double alpha, beta, q, gamma, cb_beta, margin, pnorm;
+    /* label noise and class imbalance (noise.h) */
+    double noise;
+    char noise_type[CONFIG_NAME_LEN];
+    char noise_matrix[CONFIG_TEXT_LEN]; /* custom: K rows of K numbers, "a,b,..;c,d,..;..." */
+    char imbalance[CONFIG_NAME_LEN];
+    double rho;
+    /* evaluation */
+    int patience, tsne;
     /* optimisation */
     char opt[CONFIG_NAME_LEN];
     double lr, momentum;

@@ -280,7 +280,7 @@ static const char *status_name(int s) {
 }
 
 const char *run_result_json(Run *r) {
-    char cfg[4096], canon[2048], summary[2048], msg[1100];
+    char cfg[8192], canon[4096], summary[2048], msg[1100];
     json_escape(r->message, msg, sizeof msg);
     config_to_json(&r->cfg, cfg, sizeof cfg);
     config_to_string(&r->cfg, canon, sizeof canon);
