@@ -311,6 +311,135 @@ const char *run_result_json(Run *r) {
     return r->json;
 }
 
+/* ------------------------------------------------------------------------- */
+/* Checkpoints                                                                */
+
+static const char CKPT_MAGIC[8] = {'N', 'L', 'C', 'K', 'P', 'T', '0', '1'};
+
+/* a cursor over a checkpoint buffer: put writes (or only counts when buf is
+   NULL), get reads and fails softly on truncation */
+typedef struct {
+    uint8_t *buf;
+    const uint8_t *in;
+    size_t n, len;
+    int short_read;
+} Cursor;
+
+static void put(Cursor *c, const void *p, size_t n) {
+    if (c->buf) memcpy(c->buf + c->n, p, n);
+    c->n += n;
+}
+
+static void get(Cursor *c, void *p, size_t n) {
+    if (c->short_read || c->len - c->n < n) {
+        c->short_read = 1;
+        memset(p, 0, n);
+        return;
+    }
+    memcpy(p, c->in + c->n, n);
+    c->n += n;
+}
+
+static void ckpt_write(Run *r, Cursor *c) {
+    char canon[4096] = {0};
+    uint32_t head[5] = {1, (uint32_t)r->model.nparams, (uint32_t)r->model.nbuffers, (uint32_t)r->epoch, 0};
+    config_to_string(&r->cfg, canon, sizeof canon);
+    head[4] = (uint32_t)strlen(canon);
+    put(c, CKPT_MAGIC, 8);
+    put(c, head, sizeof head);
+    put(c, canon, head[4]);
+    put(c, &r->opt.t, sizeof r->opt.t);
+    put(c, &r->shuffle_rng, sizeof(Rng));
+    put(c, &r->dropout_rng, sizeof(Rng));
+    put(c, &r->augment_rng, sizeof(Rng));
+    put(c, r->hist, sizeof(EpochStats) * (size_t)r->epoch);
+    /* params, then opt_m and opt_v, then buffers: the grads are not state */
+    put(c, r->model.params, sizeof(float) * (size_t)r->model.nparams);
+    put(c, r->model.opt_m, sizeof(float) * 2 * (size_t)r->model.nparams);
+    put(c, r->model.buffers, sizeof(float) * (size_t)r->model.nbuffers);
+}
+
+const uint8_t *run_checkpoint(Run *r, size_t *len) {
+    if (!r->started && run_start(r) < 0) return NULL;
+    if (r->step != 0) {
+        nl_fail("a checkpoint can only be taken between epochs (the run is at step %d of epoch %d). "
+                "Hint: take it when run_step returns an epoch end.", r->step, r->epoch + 1);
+        return NULL;
+    }
+    Cursor c = {0};
+    ckpt_write(r, &c); /* measure */
+    uint8_t *p = realloc(r->ckpt, c.n);
+    if (!p) {
+        nl_fail("out of memory for a checkpoint of %zu bytes. Hint: free some memory.", c.n);
+        return NULL;
+    }
+    r->ckpt = p;
+    size_t n = c.n;
+    c = (Cursor){.buf = p};
+    ckpt_write(r, &c);
+    *len = n;
+    return p;
+}
+
+int run_restore(Run *r, const uint8_t *buf, size_t len) {
+    if (!r->started && run_start(r) < 0) return -1;
+    Cursor c = {.in = buf, .len = len};
+    char magic[8], canon[4096], mine[4096];
+    uint32_t head[5];
+    get(&c, magic, 8);
+    get(&c, head, sizeof head);
+    if (c.short_read || memcmp(magic, CKPT_MAGIC, 8) != 0 || head[0] != 1)
+        return nl_fail("this is not a noisylab checkpoint (bad magic or version). Hint: start the "
+                       "run from the beginning.");
+    if (head[4] >= sizeof canon)
+        return nl_fail("the checkpoint is corrupt (config of %u bytes). Hint: start the run from "
+                       "the beginning.", head[4]);
+    get(&c, canon, head[4]);
+    canon[head[4]] = 0;
+    config_to_string(&r->cfg, mine, sizeof mine);
+    if (!c.short_read && strcmp(canon, mine) != 0)
+        return nl_fail("the checkpoint belongs to another config (%.200s), not this run's (%.200s). "
+                       "Hint: open the run it was saved from.", canon, mine);
+    if (head[1] != (uint32_t)r->model.nparams || head[2] != (uint32_t)r->model.nbuffers)
+        return nl_fail("the checkpoint holds %u parameters and %u buffers, but this model has %ld "
+                       "and %ld. Hint: start the run from the beginning.", head[1], head[2],
+                       r->model.nparams, r->model.nbuffers);
+    if (head[3] > (uint32_t)r->cfg.epochs)
+        return nl_fail("the checkpoint is at epoch %u of a %d-epoch run. Hint: start the run from "
+                       "the beginning.", head[3], r->cfg.epochs);
+    /* read into a scratch copy first, so a truncated buffer leaves the run untouched */
+    Run tmp = *r;
+    EpochStats *hist = malloc(sizeof(EpochStats) * (size_t)(head[3] ? head[3] : 1));
+    float *arena = malloc(sizeof(float) * (size_t)(3 * r->model.nparams + r->model.nbuffers + 1));
+    if (!hist || !arena) {
+        free(hist), free(arena);
+        return nl_fail("out of memory restoring a checkpoint. Hint: free some memory.");
+    }
+    get(&c, &tmp.opt.t, sizeof tmp.opt.t);
+    get(&c, &tmp.shuffle_rng, sizeof(Rng));
+    get(&c, &tmp.dropout_rng, sizeof(Rng));
+    get(&c, &tmp.augment_rng, sizeof(Rng));
+    get(&c, hist, sizeof(EpochStats) * head[3]);
+    get(&c, arena, sizeof(float) * (size_t)(3 * r->model.nparams + r->model.nbuffers));
+    if (c.short_read || c.n != len) {
+        free(hist), free(arena);
+        return nl_fail("the checkpoint is %s (%zu bytes). Hint: start the run from the beginning, "
+                       "or resume from an earlier checkpoint.", c.short_read ? "truncated" : "too long", len);
+    }
+    r->opt.t = tmp.opt.t;
+    r->shuffle_rng = tmp.shuffle_rng, r->dropout_rng = tmp.dropout_rng, r->augment_rng = tmp.augment_rng;
+    memcpy(r->hist, hist, sizeof(EpochStats) * head[3]);
+    long np = r->model.nparams;
+    memcpy(r->model.params, arena, sizeof(float) * (size_t)np);
+    memcpy(r->model.opt_m, arena + np, sizeof(float) * 2 * (size_t)np);
+    memcpy(r->model.buffers, arena + 3 * np, sizeof(float) * (size_t)r->model.nbuffers);
+    free(hist), free(arena);
+    r->epoch = (int)head[3];
+    r->step = 0;
+    r->status = r->epoch >= r->cfg.epochs ? RUN_DONE : RUN_EPOCH_END;
+    return 0;
+}
+
 void run_free(Run *r) {
     if (!r) return;
     dataset_free(&r->train_set);
@@ -318,5 +447,6 @@ void run_free(Run *r) {
     model_free(&r->model);
     free(r->train_idx), free(r->val_idx), free(r->test_idx), free(r->order);
     free(r->x), free(r->y), free(r->probs), free(r->losses), free(r->hist), free(r->json);
+    free(r->ckpt);
     free(r);
 }

@@ -50,6 +50,7 @@ typedef struct {
     char message[512];
     char *json; /* buffer behind the *_json results */
     size_t json_cap;
+    uint8_t *ckpt; /* buffer behind run_checkpoint */
 } Run;
 
 /* parses and validates the config; no data or model yet */
@@ -65,6 +66,18 @@ void run_evaluate(Run *r, int split, float *loss, float *acc);
 const char *run_progress_json(Run *r);
 const char *run_epoch_json(Run *r, int epoch);
 const char *run_result_json(Run *r);
+
+/* Checkpoints, taken between epochs: the model arena (parameters, optimizer
+   state, batch-norm statistics), the optimizer's step count, the shuffle,
+   dropout and augmentation generators, the per-epoch history and the
+   early-stopping state. A run of the same config that restores it continues
+   bit-identically to one that never stopped. The bytes are little-endian and
+   begin with the magic "NLCKPT01"; *len receives their size. The buffer
+   belongs to the run and stays valid until the next call on it. */
+const uint8_t *run_checkpoint(Run *r, size_t *len);
+/* restores a checkpoint into a run of the same config (started or not);
+   refuses another config, another model or a damaged buffer with a message */
+int run_restore(Run *r, const uint8_t *buf, size_t len);
 void run_free(Run *r);
 
 #endif

@@ -59,6 +59,15 @@ const char *nl_run_epoch_json(NlRun *r, int epoch) {
 }
 const char *nl_run_result_json(NlRun *r) { return run_result_json(r->run); }
 
+const uint8_t *nl_run_checkpoint(NlRun *r, uint32_t *len) {
+    size_t n = 0;
+    const uint8_t *p = run_checkpoint(r->run, &n);
+    *len = (uint32_t)n;
+    return p;
+}
+
+int nl_run_restore(NlRun *r, const uint8_t *bytes, uint32_t len) { return run_restore(r->run, bytes, len); }
+
 void nl_run_free(NlRun *r) {
     if (!r) return;
     run_free(r->run);

@@ -47,6 +47,11 @@ const char *nl_run_progress_json(NlRun *r);
 /* metrics of one epoch (1-based); -1 = the last finished epoch */
 const char *nl_run_epoch_json(NlRun *r, int epoch);
 const char *nl_run_result_json(NlRun *r);
+/* a checkpoint between epochs (weights, optimizer state, generators, history);
+   the bytes stay valid until the next call on r. restore continues a run of
+   the same config bit-identically; see core/train.h. */
+const uint8_t *nl_run_checkpoint(NlRun *r, uint32_t *len);
+int nl_run_restore(NlRun *r, const uint8_t *bytes, uint32_t len);
 void nl_run_free(NlRun *r);
 
 /* The `loss` command: evaluates the loss named in `params` (a config string

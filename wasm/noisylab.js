@@ -90,6 +90,7 @@ class Engine {
   heapU8() { if (this.u8.buffer !== this.memory.buffer) this.refresh(); return this.u8; }
   heapF32(ptr, n) { return new Float32Array(this.memory.buffer, ptr, n); }
   heapI32(ptr, n) { return new Int32Array(this.memory.buffer, ptr, n); }
+  heapU32(ptr, n) { return new Uint32Array(this.memory.buffer, ptr, n); }
   malloc(n) {
     const p = this.exports.malloc(Math.max(1, n));
     if (!p) throw new NlError(`out of memory allocating ${n} bytes in the core. Hint: use a smaller dataset or batch.`);
@@ -195,5 +196,22 @@ class Run {
   progress() { return JSON.parse(this.nl.readCString(this.nl.exports.nl_run_progress_json(this.h))); }
   epoch(e = -1) { return JSON.parse(this.nl.readCString(this.nl.exports.nl_run_epoch_json(this.h, e))); }
   result() { return JSON.parse(this.nl.readCString(this.nl.exports.nl_run_result_json(this.h))); }
+  // checkpoint between epochs: a Uint8Array to keep (IndexedDB, a file); restore(bytes)
+  // continues a run of the same config exactly where it stopped
+  checkpoint() {
+    const lp = this.nl.malloc(4);
+    try {
+      const p = this.nl.exports.nl_run_checkpoint(this.h, lp);
+      if (!p) this.nl.fail();
+      return this.nl.copyOut(p, this.nl.heapU32(lp, 1)[0]);
+    } finally { this.nl.free(lp); }
+  }
+  restore(bytes) {
+    const p = this.nl.copyIn(bytes);
+    try {
+      if (this.nl.exports.nl_run_restore(this.h, p, bytes.byteLength) < 0) this.nl.fail();
+    } finally { this.nl.free(p); }
+    this.status = this.progress().status;
+  }
   free() { if (this.h) this.nl.exports.nl_run_free(this.h); this.h = 0; }
 }

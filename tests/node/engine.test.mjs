@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadEngine, NlError } from '../../wasm/noisylab.js';
+import { loadEngine, NlError, STATUS } from '../../wasm/noisylab.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,4 +70,22 @@ test('errors from the core surface as NlError with the message and hint', async 
   assert.throws(() => run.addShard(0, new Uint8Array(100), 'mnist/train.shard'), (e) => e instanceof NlError && /mnist\/train\.shard/.test(e.message));
   assert.throws(() => run.start(), (e) => /no training shard/.test(e.message));
   run.free();
+});
+
+test('a checkpoint taken between epochs resumes bit-identically, also across engine instances', async () => {
+  const nl = await loadEngine();
+  const straight = train(nl, CFG);
+  const a = nl.newRun(CFG);
+  a.start();
+  while (a.step(5) === STATUS.TRAINING) {}
+  const bytes = a.checkpoint();
+  a.free();
+  const b = (await loadEngine()).newRun(CFG);
+  b.restore(bytes);
+  while (!b.finished) b.step(7);
+  assert.deepEqual(b.result().epochs, straight.epochs);
+  b.free();
+  const c = nl.newRun(CFG);
+  assert.throws(() => c.restore(bytes.subarray(0, 100)), (e) => e instanceof NlError && /truncated/.test(e.message) && /Hint:/.test(e.message));
+  c.free();
 });
