@@ -167,3 +167,17 @@ int synth_generate(Dataset *train, Dataset *test, int ntrain, int ntest) {
     }
     return 0;
 }
+
+const char *const *dataset_class_names(const char *dataset, int K) {
+    static const char *const digits[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    static const char *const fashion[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    static const char *const cifar[10] = {"airplane", "automobile", "bird", "cat", "deer",
+                                          "dog", "frog", "horse", "ship", "truck"};
+    if (K != 10) return NULL;
+    if (!strcmp(dataset, "synth")) return synth_class_names;
+    if (!strcmp(dataset, "mnist")) return digits;
+    if (!strcmp(dataset, "fashion-mnist")) return fashion;
+    if (!strcmp(dataset, "cifar10")) return cifar;
+    return NULL;
+}

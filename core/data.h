@@ -42,5 +42,8 @@ void fill_batch(float *x, int *y, const Dataset *d, const Norm *nm, const int *i
    seed) sees the same dataset, as with a real one. Class names: see synth_class_names. */
 int synth_generate(Dataset *train, Dataset *test, int ntrain, int ntest);
 extern const char *const synth_class_names[10];
+/* the class names of a dataset the core knows (synth, mnist, fashion-mnist,
+   cifar10), or NULL when it does not know them or K differs */
+const char *const *dataset_class_names(const char *dataset, int K);
 
 #endif

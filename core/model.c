@@ -365,14 +365,18 @@ void model_backward(Model *m, int B) {
     }
 }
 
-int model_summary(const Model *m, char *buf, size_t cap) {
+const char *layer_kind_name(LayerKind k) {
     static const char *names[] = {"conv", "dense", "bn", "relu", "leaky-relu", "sigmoid", "tanh",
                                   "gelu", "maxpool", "avgpool", "gap", "dropout", "add", "flatten"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+int model_summary(const Model *m, char *buf, size_t cap) {
     size_t n = (size_t)snprintf(buf, cap, "%s: %ld parameters;", m->name, m->nparams);
     for (int i = 0; i < m->nlayers && n < cap; i++) {
         const Layer *l = &m->layers[i];
         const Tensor *t = &m->tensors[l->out];
-        n += (size_t)snprintf(buf + n, cap - n, " %s", names[l->kind]);
+        n += (size_t)snprintf(buf + n, cap - n, " %s", layer_kind_name(l->kind));
         if (l->kind == L_CONV) n += (size_t)snprintf(buf + n, cap - n, "%dx%d", l->cs.KH, l->cs.KW);
         if (l->kind == L_CONV || l->kind == L_DENSE || l->kind == L_MAXPOOL || l->kind == L_GAP)
             n += (size_t)snprintf(buf + n, cap - n, "(%dx%dx%d)", t->C, t->H, t->W);

@@ -93,6 +93,8 @@ void model_zero_grad(Model *m, int B);
 float *model_dlogits(Model *m);
 float *model_tensor(Model *m, int id);
 void model_backward(Model *m, int B);
+/* "conv", "dense", "bn", ... */
+const char *layer_kind_name(LayerKind k);
 /* human-readable one-line summary: layers and parameter count */
 int model_summary(const Model *m, char *buf, size_t cap);
 

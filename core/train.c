@@ -7,6 +7,11 @@
 #include <string.h>
 
 #include "err.h"
+#include "metrics.h"
+#include "noise.h"
+
+static int jprintf(Run *r, size_t *n, const char *fmt, ...) NL_PRINTF(3, 4);
+static int finish_run(Run *r);
 
 Run *run_new(const char *config) {
     Run *r = calloc(1, sizeof *r);
@@ -56,6 +61,78 @@ static int *permutation(Rng *rng, int n) {
     return p;
 }
 
+/* Class imbalance subsamples the training subset (not val, not test), before
+   the noise, as in Cui et al.; class_counts records what is left. */
+static int apply_imbalance(Run *r) {
+    int K = r->train_set.classes;
+    r->class_counts = calloc((size_t)K, sizeof(long));
+    if (!r->class_counts) return nl_fail("out of memory. Hint: use a smaller dataset.");
+    if (!strcmp(r->cfg.imbalance, "none")) {
+        for (int i = 0; i < r->ntrain; i++) r->class_counts[r->train_set.labels[r->train_idx[i]]]++;
+        return 0;
+    }
+    int *kept = malloc(sizeof(int) * (size_t)r->ntrain), nk = 0;
+    if (!kept) return nl_fail("out of memory. Hint: use a smaller dataset.");
+    if (imbalance_select(&r->cfg, K, r->train_set.labels, r->train_idx, r->ntrain, kept, &nk,
+                         r->class_counts) < 0) {
+        free(kept);
+        return -1;
+    }
+    free(r->train_idx);
+    r->train_idx = kept, r->ntrain = nk;
+    if (nk < 1) return nl_fail("config key 'rho': the imbalance leaves no training images. Hint: lower rho.");
+    return 0;
+}
+
+/* relabels train_set.labels[idx[0..n)] through the noise model */
+static int noise_subset(Run *r, const int *idx, int n, Rng *rng, long *counts) {
+    int K = r->train_set.classes;
+    if (n == 0) return 0;
+    int *clean = calloc((size_t)n, sizeof(int)), *given = calloc((size_t)n, sizeof(int));
+    if (!clean || !given) {
+        free(clean), free(given);
+        return nl_fail("out of memory. Hint: use a smaller dataset.");
+    }
+    for (int i = 0; i < n; i++) clean[i] = r->train_set.labels[idx[i]];
+    int rc = noise_apply(&r->cfg, r->cfg.dataset, K, clean, n, given, rng, counts);
+    if (rc == 0)
+        for (int i = 0; i < n; i++) r->train_set.labels[idx[i]] = given[i];
+    free(clean), free(given);
+    return rc;
+}
+
+/* Label noise, from the NOISE stream, on the training and the validation
+   subsets (a user holding out validation data from noisy labels has noisy
+   validation labels too); the test set stays clean. The true labels are kept
+   in r->clean for the memorisation curve and the gallery. */
+static int apply_noise(Run *r) {
+    Dataset *tr = &r->train_set;
+    int K = tr->classes;
+    r->clean = malloc(sizeof(int) * (size_t)tr->n);
+    r->noise_counts = calloc((size_t)K * K, sizeof(long));
+    r->given_counts = calloc((size_t)K, sizeof(long));
+    long *val_counts = calloc((size_t)K * K, sizeof(long));
+    if (!r->clean || !r->noise_counts || !r->given_counts || !val_counts) {
+        free(val_counts);
+        return nl_fail("out of memory. Hint: use a smaller dataset.");
+    }
+    memcpy(r->clean, tr->labels, sizeof(int) * (size_t)tr->n);
+    Rng rng;
+    rng_init(&rng, (uint64_t)r->cfg.seed, STREAM_NOISE);
+    int rc = noise_subset(r, r->train_idx, r->ntrain, &rng, r->noise_counts);
+    if (rc == 0) rc = noise_subset(r, r->val_idx, r->nval, &rng, val_counts);
+    free(val_counts);
+    if (rc < 0) return -1;
+    long wrong = 0;
+    for (int i = 0; i < r->ntrain; i++) {
+        int j = r->train_idx[i];
+        wrong += tr->labels[j] != r->clean[j];
+        r->given_counts[tr->labels[j]]++;
+    }
+    r->noise_rate = r->ntrain ? (double)wrong / r->ntrain : 0;
+    return 0;
+}
+
 int run_start(Run *r) {
     Config *c = &r->cfg;
     if (r->started) return 0;
@@ -92,6 +169,11 @@ int run_start(Run *r) {
     r->train_idx = pick(ptr, tr->n, r->nval, c->train, &r->ntrain);
     r->test_idx = pick(pte, te->n, 0, c->test, &r->ntest);
     free(ptr), free(pte);
+    if (!r->val_idx || !r->train_idx || !r->test_idx) return nl_fail("out of memory. Hint: use a smaller dataset.");
+    if (c->patience > 0 && r->nval == 0)
+        return nl_fail("config key 'patience': early stopping watches the validation accuracy, but "
+                       "val=0. Hint: hold out a validation set, e.g. val=5000, or set patience=0.");
+    if (apply_imbalance(r) < 0 || apply_noise(r) < 0) return -1;
     int B = c->batch, EB = c->eval_batch;
     if (B > r->ntrain) B = c->batch = r->ntrain;
     int maxb = B > EB ? B : EB;
@@ -112,11 +194,14 @@ int run_start(Run *r) {
     r->order = malloc(sizeof(int) * (size_t)r->ntrain);
     r->x = malloc(sizeof(float) * (size_t)(img * maxb));
     r->y = malloc(sizeof(int) * (size_t)maxb);
+    r->yc = malloc(sizeof(int) * (size_t)maxb);
+    if (c->patience > 0)
+        r->best = malloc(sizeof(float) * (size_t)(r->model.nparams + r->model.nbuffers));
     r->probs = malloc(sizeof(float) * (size_t)(K * maxb));
     r->losses = malloc(sizeof(float) * (size_t)maxb);
     r->hist = calloc((size_t)c->epochs, sizeof(EpochStats));
-    if (!r->order || !r->x || !r->y || !r->probs || !r->losses || !r->hist || !r->train_idx ||
-        !r->test_idx || !r->val_idx)
+    if (!r->order || !r->x || !r->y || !r->yc || !r->probs || !r->losses || !r->hist ||
+        (c->patience > 0 && !r->best))
         return nl_fail("out of memory. Hint: lower batch or use a smaller dataset.");
     /* drop_last = false: the final partial batch of an epoch still trains */
     r->steps_per_epoch = (r->ntrain + B - 1) / B;
@@ -156,6 +241,40 @@ void run_evaluate(Run *r, int split, float *loss, float *acc) {
     *acc = n ? (float)correct / n : 0;
 }
 
+static int diverged(Run *r, const char *what, float value, float lr) {
+    r->status = RUN_DIVERGED;
+    snprintf(r->message, sizeof r->message,
+             "training diverged at epoch %d, step %d: %s became %s. The %d finished epoch%s are "
+             "kept. Hint: lower the learning rate (now lr=%g), or set clip=5 to clip the gradient norm.",
+             r->epoch + 1, r->step + 1, what, isnan(value) ? "NaN" : "infinite", r->epoch,
+             r->epoch == 1 ? "" : "s", (double)lr);
+    return r->status;
+}
+
+static void snapshot(Run *r, int save) {
+    Model *m = &r->model;
+    float *p = r->best, *q = r->best + m->nparams;
+    size_t np = sizeof(float) * (size_t)m->nparams, nb = sizeof(float) * (size_t)m->nbuffers;
+    if (save) memcpy(p, m->params, np), memcpy(q, m->buffers, nb);
+    else memcpy(m->params, p, np), memcpy(m->buffers, q, nb);
+}
+
+/* After each epoch with a validation set: remember the best epoch; with
+   patience, keep its weights and stop once `patience` epochs bring no better
+   validation accuracy. A run that ends with patience set always ends on the
+   best weights. */
+static void watch_validation(Run *r, const EpochStats *e) {
+    int patience = r->cfg.patience;
+    if (r->best_val_epoch == 0 || e->val_acc > r->best_val) {
+        r->best_val = e->val_acc, r->best_val_epoch = e->epoch;
+        if (patience) snapshot(r, 1);
+    } else if (patience && e->epoch - r->best_val_epoch >= patience && r->status != RUN_DONE) {
+        r->stopped_early = 1;
+        r->status = RUN_DONE;
+    }
+    if (patience && r->status == RUN_DONE) snapshot(r, 0);
+}
+
 int run_step(Run *r, int max_steps) {
     if (!r->started && run_start(r) < 0) return -1;
     if (r->status == RUN_DONE || r->status == RUN_DIVERGED) return r->status;
@@ -166,29 +285,28 @@ int run_step(Run *r, int max_steps) {
             for (int i = 0; i < r->ntrain; i++) r->order[i] = r->train_idx[i];
             rng_shuffle(&r->shuffle_rng, r->order, r->ntrain);
             r->loss_sum = r->norm_sum = 0;
-            r->correct = r->seen = 0;
+            r->correct = r->correct_clean = r->seen = 0;
         }
         int s = r->step * c->batch;
         int B = r->ntrain - s < c->batch ? r->ntrain - s : c->batch;
         float lr = lr_at_epoch(c, r->epoch);
         fill_batch(r->x, r->y, &r->train_set, &r->norm, r->order + s, B, r->crop, r->flip, &r->augment_rng);
+        for (int b = 0; b < B; b++) r->yc[b] = r->clean[r->order[s + b]];
         model_zero_grad(&r->model, B);
         float *logits = model_forward(&r->model, r->x, B, 1, &r->dropout_rng);
         float loss = loss_compute(&r->loss, logits, r->y, B, K, r->probs, r->losses,
                                   model_dlogits(&r->model), 1.0f);
-        if (!isfinite(loss)) {
-            r->status = RUN_DIVERGED;
-            snprintf(r->message, sizeof r->message,
-                     "training diverged at epoch %d, step %d: the loss became %s. Hint: lower lr "
-                     "(now %g), or set clip=5 to clip the gradient norm.",
-                     r->epoch + 1, r->step + 1, isnan(loss) ? "NaN" : "infinite", (double)lr);
-            return r->status;
-        }
+        if (!isfinite(loss)) return diverged(r, "the loss", loss, lr);
         model_backward(&r->model, B);
-        r->norm_sum += clip_grad_norm(&r->model, (float)c->clip);
+        /* the weights are updated only with a finite gradient, so a diverged run
+           keeps the last finite weights */
+        float gnorm = clip_grad_norm(&r->model, (float)c->clip);
+        if (!isfinite(gnorm)) return diverged(r, "the gradient norm", gnorm, lr);
+        r->norm_sum += gnorm;
         optim_step(&r->opt, &r->model, lr);
         r->loss_sum += (double)loss * B;
         r->correct += count_correct(logits, r->y, B, K);
+        r->correct_clean += count_correct(logits, r->yc, B, K);
         r->seen += B;
         if (++r->step < r->steps_per_epoch) continue;
         /* end of epoch */
@@ -197,6 +315,7 @@ int run_step(Run *r, int max_steps) {
         e->lr = lr;
         e->train_loss = (float)(r->loss_sum / r->seen);
         e->train_acc = (float)r->correct / r->seen;
+        e->train_acc_clean = (float)r->correct_clean / r->seen;
         e->grad_norm = (float)(r->norm_sum / r->steps_per_epoch);
         if (r->nval) run_evaluate(r, 2, &e->val_loss, &e->val_acc);
         run_evaluate(r, 1, &e->test_loss, &e->test_acc);
@@ -211,9 +330,175 @@ int run_step(Run *r, int max_steps) {
         r->epoch++;
         r->step = 0;
         r->status = r->epoch >= c->epochs ? RUN_DONE : RUN_EPOCH_END;
+        if (r->nval) watch_validation(r, e);
+        if (r->status == RUN_DONE && finish_run(r) < 0) return -1;
         return r->status;
     }
     return r->status = RUN_TRAINING;
+}
+
+/* ------------------------------------------------------------------------- */
+/* End-of-run metrics                                                          */
+
+static void softmax_row(const float *z, float *p, int K) {
+    float mx = z[0];
+    for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
+    double sum = 0;
+    for (int k = 0; k < K; k++) sum += exp((double)(z[k] - mx));
+    for (int k = 0; k < K; k++) p[k] = (float)(exp((double)(z[k] - mx)) / sum);
+}
+
+static int argmax(const float *z, int K) {
+    int a = 0;
+    for (int k = 1; k < K; k++)
+        if (z[k] > z[a]) a = k;
+    return a;
+}
+
+/* the three most probable classes of p, as JSON [[class, prob], ...] */
+static void top3_json(Run *r, size_t *n, const float *p, int K) {
+    int used[3] = {-1, -1, -1};
+    jprintf(r, n, "[");
+    for (int t = 0; t < 3 && t < K; t++) {
+        int best = -1;
+        for (int k = 0; k < K; k++)
+            if (k != used[0] && k != used[1] && (best < 0 || p[k] > p[best])) best = k;
+        used[t] = best;
+        jprintf(r, n, "%s[%d,%.6g]", t ? "," : "", best, (double)p[best]);
+    }
+    jprintf(r, n, "]");
+}
+
+static void floats_json(Run *r, size_t *n, const char *name, const float *v, int K) {
+    jprintf(r, n, ",\"%s\":[", name);
+    for (int k = 0; k < K; k++) jprintf(r, n, "%s%.6g", k ? "," : "", (double)v[k]);
+    jprintf(r, n, "]");
+}
+
+static void matrix_json(Run *r, size_t *n, const long *m, int K) {
+    jprintf(r, n, "[");
+    for (int i = 0; i < K; i++) {
+        jprintf(r, n, "%s[", i ? "," : "");
+        for (int j = 0; j < K; j++) jprintf(r, n, "%s%ld", j ? "," : "", m[(long)i * K + j]);
+        jprintf(r, n, "]");
+    }
+    jprintf(r, n, "]");
+}
+
+/* Evaluates the final model once on the whole test subset and builds the
+   "final", "embedding", "mistakes" and "relabelled" parts of the result:
+   confusion matrix, per-class and macro precision/recall/F1, one-vs-rest
+   ROC-AUC and PR-AUC, a t-SNE of the penultimate layer for the first `tsne`
+   test points (the test subset is already in random order), the first 64
+   misclassified test images and the first 64 relabelled training images. */
+static int finish_run(Run *r) {
+    int K = r->train_set.classes, n = r->ntest, EB = r->cfg.eval_batch;
+    Model *m = &r->model;
+    int ne = r->cfg.tsne < n ? r->cfg.tsne : n;
+    long D = m->tensors[m->embed].size;
+    float *P = malloc(sizeof(float) * (size_t)n * K), *emb = malloc(sizeof(float) * (size_t)(ne * D + 1));
+    float *xy = malloc(sizeof(float) * (size_t)(2 * ne + 1));
+    int *pred = malloc(sizeof(int) * (size_t)n), *truth = malloc(sizeof(int) * (size_t)n);
+    long *cm = calloc((size_t)K * K, sizeof(long));
+    float *f = malloc(sizeof(float) * (size_t)K * 7);
+    int rc = -1;
+    if (!P || !emb || !xy || !pred || !truth || !cm || !f) {
+        nl_fail("out of memory computing the final metrics. Hint: lower test or tsne.");
+        goto done;
+    }
+    for (int s = 0; s < n; s += EB) {
+        int B = n - s < EB ? n - s : EB;
+        fill_batch(r->x, truth + s, &r->test_set, &r->norm, r->test_idx + s, B, 0, 0, NULL);
+        const float *logits = model_forward(m, r->x, B, 0, NULL);
+        const float *act = model_tensor(m, m->embed);
+        for (int b = 0; b < B; b++) {
+            softmax_row(logits + (long)b * K, P + (long)(s + b) * K, K);
+            pred[s + b] = argmax(logits + (long)b * K, K);
+            if (s + b < ne) memcpy(emb + (s + b) * D, act + b * D, sizeof(float) * (size_t)D);
+        }
+    }
+    float *acc = f, *prec = f + K, *rec = f + 2 * K, *f1 = f + 3 * K, *roc = f + 4 * K, *pr = f + 5 * K;
+    float macro[3];
+    long right = 0;
+    confusion_matrix(truth, pred, n, K, cm);
+    per_class_prf(cm, K, prec, rec, f1, macro);
+    float roc_macro = roc_auc_ovr(P, truth, n, K, roc), pr_macro = pr_auc_ovr(P, truth, n, K, pr);
+    for (int c = 0; c < K; c++) {
+        long row = 0;
+        for (int j = 0; j < K; j++) row += cm[(long)c * K + j];
+        acc[c] = row ? (float)cm[(long)c * K + c] / row : 0;
+        right += cm[(long)c * K + c];
+    }
+    size_t len = 0;
+    jprintf(r, &len, ",\"final\":{\"test_acc\":%.9g", n ? (double)right / n : 0.0);
+    floats_json(r, &len, "per_class_acc", acc, K);
+    jprintf(r, &len, ",\"confusion\":");
+    matrix_json(r, &len, cm, K);
+    floats_json(r, &len, "precision", prec, K);
+    floats_json(r, &len, "recall", rec, K);
+    floats_json(r, &len, "f1", f1, K);
+    floats_json(r, &len, "roc_auc", roc, K);
+    floats_json(r, &len, "pr_auc", pr, K);
+    jprintf(r, &len, ",\"macro\":{\"precision\":%.6g,\"recall\":%.6g,\"f1\":%.6g,\"roc_auc\":%.6g,"
+            "\"pr_auc\":%.6g}}", (double)macro[0], (double)macro[1], (double)macro[2],
+            (double)roc_macro, (double)pr_macro);
+    /* t-SNE needs a few points more than 3 x its perplexity */
+    if (ne >= 8) {
+        Rng rng;
+        rng_init(&rng, (uint64_t)r->cfg.seed, STREAM_EVAL);
+        float perplexity = ne >= 100 ? 30.0f : (float)(ne - 1) / 3.0f;
+        if (tsne_2d(emb, ne, (int)D, perplexity, 500, &rng, xy) < 0) goto done;
+        jprintf(r, &len, ",\"embedding\":{\"dim\":%ld,\"idx\":[", D);
+        for (int i = 0; i < ne; i++) jprintf(r, &len, "%s%d", i ? "," : "", r->test_idx[i]);
+        jprintf(r, &len, "],\"label\":[");
+        for (int i = 0; i < ne; i++) jprintf(r, &len, "%s%d", i ? "," : "", truth[i]);
+        jprintf(r, &len, "],\"pred\":[");
+        for (int i = 0; i < ne; i++) jprintf(r, &len, "%s%d", i ? "," : "", pred[i]);
+        jprintf(r, &len, "],\"xy\":[");
+        for (int i = 0; i < ne; i++)
+            jprintf(r, &len, "%s[%.5g,%.5g]", i ? "," : "", (double)xy[2 * i], (double)xy[2 * i + 1]);
+        jprintf(r, &len, "]}");
+    }
+    jprintf(r, &len, ",\"mistakes\":[");
+    for (int i = 0, shown = 0; i < n && shown < 64; i++) {
+        if (pred[i] == truth[i]) continue;
+        jprintf(r, &len, "%s{\"idx\":%d,\"label\":%d,\"pred\":%d,\"top3\":", shown++ ? "," : "",
+                r->test_idx[i], truth[i], pred[i]);
+        top3_json(r, &len, P + (long)i * K, K);
+        jprintf(r, &len, "}");
+    }
+    /* relabelled training images: what the model now predicts for them */
+    int idx[64], nr = 0, cap = m->max_batch < 64 ? m->max_batch : 64;
+    for (int i = 0; i < r->ntrain && nr < cap; i++) {
+        int j = r->train_idx[i];
+        if (r->train_set.labels[j] != r->clean[j]) idx[nr++] = j;
+    }
+    jprintf(r, &len, "],\"relabelled\":[");
+    if (nr) {
+        int given[64];
+        fill_batch(r->x, given, &r->train_set, &r->norm, idx, nr, 0, 0, NULL);
+        const float *logits = model_forward(m, r->x, nr, 0, NULL);
+        for (int i = 0; i < nr; i++) {
+            float *p = r->probs; /* K floats of scratch */
+            softmax_row(logits + (long)i * K, p, K);
+            jprintf(r, &len, "%s{\"idx\":%d,\"given\":%d,\"true\":%d,\"pred\":%d,\"top3\":",
+                    i ? "," : "", idx[i], given[i], r->clean[idx[i]], argmax(logits + (long)i * K, K));
+            top3_json(r, &len, p, K);
+            jprintf(r, &len, "}");
+        }
+    }
+    jprintf(r, &len, "]");
+    free(r->final_json);
+    r->final_json = malloc(len + 1);
+    if (!r->final_json) {
+        nl_fail("out of memory for the final metrics. Hint: lower tsne.");
+        goto done;
+    }
+    memcpy(r->final_json, r->json, len + 1);
+    rc = 0;
+done:
+    free(P), free(emb), free(xy), free(pred), free(truth), free(cm), free(f);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -241,9 +526,10 @@ static int jprintf(Run *r, size_t *n, const char *fmt, ...) {
 /* floats print with 9 significant digits: enough to round-trip a float, so
    equal JSON means bit-identical metrics */
 static void epoch_fields(Run *r, size_t *n, const EpochStats *e) {
-    jprintf(r, n, "{\"epoch\":%d,\"lr\":%.9g,\"train_loss\":%.9g,\"train_acc\":%.9g,\"test_loss\":%.9g,"
-            "\"test_acc\":%.9g,\"grad_norm\":%.9g", e->epoch, (double)e->lr, (double)e->train_loss,
-            (double)e->train_acc, (double)e->test_loss, (double)e->test_acc, (double)e->grad_norm);
+    jprintf(r, n, "{\"epoch\":%d,\"lr\":%.9g,\"train_loss\":%.9g,\"train_acc\":%.9g,"
+            "\"train_acc_clean\":%.9g,\"test_loss\":%.9g,\"test_acc\":%.9g,\"grad_norm\":%.9g", e->epoch,
+            (double)e->lr, (double)e->train_loss, (double)e->train_acc, (double)e->train_acc_clean,
+            (double)e->test_loss, (double)e->test_acc, (double)e->grad_norm);
     if (r->nval) jprintf(r, n, ",\"val_loss\":%.9g,\"val_acc\":%.9g", (double)e->val_loss, (double)e->val_acc);
     jprintf(r, n, "}");
 }
@@ -306,8 +592,116 @@ const char *run_result_json(Run *r) {
         if (i) jprintf(r, &n, ",");
         epoch_fields(r, &n, &r->hist[i]);
     }
-    jprintf(r, &n, "],\"best_test_acc\":%.9g,\"best_epoch\":%d,\"last_test_acc\":%.9g}", (double)best,
-            best_epoch, (double)last);
+    jprintf(r, &n, "],\"best_test_acc\":%.9g,\"best_epoch\":%d,\"last_test_acc\":%.9g,"
+            "\"best_val_epoch\":%d,\"stopped_early\":%s", (double)best, best_epoch, (double)last,
+            r->best_val_epoch, r->stopped_early ? "true" : "false");
+    if (r->started) {
+        int K = r->train_set.classes;
+        const char *const *names = dataset_class_names(r->cfg.dataset, K);
+        jprintf(r, &n, ",\"class_names\":[");
+        for (int k = 0; k < K; k++) {
+            if (names) jprintf(r, &n, "%s\"%s\"", k ? "," : "", names[k]);
+            else jprintf(r, &n, "%s\"%d\"", k ? "," : "", k);
+        }
+        jprintf(r, &n, "],\"noise\":{\"type\":\"%s\",\"rate\":%.9g,\"realised_rate\":%.9g,\"matrix\":",
+                r->cfg.noise_type, r->cfg.noise, r->noise_rate);
+        matrix_json(r, &n, r->noise_counts, K);
+        jprintf(r, &n, "},\"imbalance\":\"%s\",\"class_counts\":[", r->cfg.imbalance);
+        for (int k = 0; k < K; k++) jprintf(r, &n, "%s%ld", k ? "," : "", r->class_counts[k]);
+        jprintf(r, &n, "],\"given_counts\":[");
+        for (int k = 0; k < K; k++) jprintf(r, &n, "%s%ld", k ? "," : "", r->given_counts[k]);
+        jprintf(r, &n, "]");
+    }
+    if (r->final_json) jprintf(r, &n, "%s", r->final_json);
+    jprintf(r, &n, "}");
+    return r->json;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Gradient check                                                             */
+
+/* the mean loss of the check batch, with the same dropout mask every time */
+static float check_loss(Run *r, int B, const Rng *mask, float *dlogits) {
+    Rng d = *mask;
+    if (dlogits) model_zero_grad(&r->model, B);
+    float *logits = model_forward(&r->model, r->x, B, 1, &d);
+    return loss_compute(&r->loss, logits, r->y, B, r->train_set.classes, r->probs, r->losses, dlogits, 1.0f);
+}
+
+const char *run_gradcheck_json(Run *r) {
+    if (!r->started && run_start(r) < 0) return NULL;
+    Model *m = &r->model;
+    int B = r->ntrain < 8 ? r->ntrain : 8;
+    const float eps = 1e-3f;
+    float *grads = malloc(sizeof(float) * (size_t)m->nparams);
+    float *stats = malloc(sizeof(float) * (size_t)(m->nbuffers + 1));
+    if (!grads || !stats) {
+        free(grads), free(stats);
+        nl_fail("out of memory for the gradient check. Hint: use a smaller model.");
+        return NULL;
+    }
+    /* batch-norm running statistics move in every training-mode forward: keep them */
+    memcpy(stats, m->buffers, sizeof(float) * (size_t)m->nbuffers);
+    Rng mask, pick;
+    rng_init(&mask, (uint64_t)r->cfg.seed, STREAM_DROPOUT);
+    rng_init(&pick, (uint64_t)r->cfg.seed, STREAM_EVAL);
+    fill_batch(r->x, r->y, &r->train_set, &r->norm, r->train_idx, B, 0, 0, NULL);
+    check_loss(r, B, &mask, model_dlogits(m));
+    model_backward(m, B);
+    memcpy(grads, m->grads, sizeof(float) * (size_t)m->nparams);
+    size_t n = 0;
+    double worst = 0, worst_median = 0;
+    jprintf(r, &n, "{\"batch\":%d,\"eps\":%g,\"layers\":[", B, (double)eps);
+    int first = 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->w < 0) continue;
+        /* the layer's parameters: weights [w, w + nw) and biases [b, b + nb) */
+        long nw = l->kind == L_CONV ? (long)l->cs.OC * l->cs.C * l->cs.KH * l->cs.KW
+                : l->kind == L_DENSE ? (long)l->nout * l->nin : l->C;
+        long nb = l->b < 0 ? 0 : l->kind == L_CONV ? l->cs.OC : l->kind == L_DENSE ? l->nout : l->C;
+        long np = nw + nb;
+        /* Float32 central differences carry noise near 1e-4 whatever the true
+           gradient, so an error is measured against the larger of the two
+           values and 1% of the layer's largest gradient: a zero gradient (the
+           bias of a conv before batch norm) then checks as zero, not as noise/0. */
+        double gmax = 0;
+        for (long k = l->w; k < l->w + nw; k++) gmax = fmax(gmax, fabs(grads[k]));
+        for (long k = l->b; k >= 0 && k < l->b + nb; k++) gmax = fmax(gmax, fabs(grads[k]));
+        double rel = 0, abs_err = 0, errs[16];
+        int checked = 0;
+        for (int t = 0; t < 16; t++) {
+            long k = t < 12 || nb == 0 ? l->w + (long)rng_below(&pick, (uint32_t)nw) : l->b + (long)rng_below(&pick, (uint32_t)nb);
+            float p0 = m->params[k];
+            m->params[k] = p0 + eps;
+            double lp = check_loss(r, B, &mask, NULL);
+            m->params[k] = p0 - eps;
+            double lm = check_loss(r, B, &mask, NULL);
+            m->params[k] = p0;
+            double num = (lp - lm) / (2.0 * (double)eps), ana = grads[k];
+            double err = fabs(num - ana), denom = fmax(fmax(fabs(num), fabs(ana)), 0.01 * gmax + 1e-6);
+            if (err > abs_err) abs_err = err;
+            if (err / denom > rel) rel = err / denom;
+            errs[checked++] = err / denom;
+        }
+        /* the median shows the agreement; the max also catches ReLU and max-pool
+           kinks that a +-eps step happens to cross */
+        for (int a = 1; a < checked; a++)
+            for (int b = a; b > 0 && errs[b] < errs[b - 1]; b--) {
+                double t = errs[b];
+                errs[b] = errs[b - 1], errs[b - 1] = t;
+            }
+        double median = (errs[(checked - 1) / 2] + errs[checked / 2]) / 2;
+        if (median > worst_median) worst_median = median;
+        if (rel > worst) worst = rel;
+        jprintf(r, &n, "%s{\"layer\":%d,\"kind\":\"%s\",\"params\":%ld,\"checked\":%d,\"max_rel_err\":%.4g,"
+                "\"median_rel_err\":%.4g,\"max_abs_err\":%.4g}", first ? "" : ",", i, layer_kind_name(l->kind), np,
+                checked, rel, median, abs_err);
+        first = 0;
+    }
+    jprintf(r, &n, "],\"max_rel_err\":%.4g,\"median_rel_err\":%.4g}", worst, worst_median);
+    memcpy(m->buffers, stats, sizeof(float) * (size_t)m->nbuffers);
+    free(grads), free(stats);
     return r->json;
 }
 
@@ -357,6 +751,9 @@ static void ckpt_write(Run *r, Cursor *c) {
     put(c, r->model.params, sizeof(float) * (size_t)r->model.nparams);
     put(c, r->model.opt_m, sizeof(float) * 2 * (size_t)r->model.nparams);
     put(c, r->model.buffers, sizeof(float) * (size_t)r->model.nbuffers);
+    put(c, &r->best_val, sizeof r->best_val);
+    put(c, &r->best_val_epoch, sizeof r->best_val_epoch);
+    if (r->best) put(c, r->best, sizeof(float) * (size_t)(r->model.nparams + r->model.nbuffers));
 }
 
 const uint8_t *run_checkpoint(Run *r, size_t *len) {
@@ -410,7 +807,10 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     /* read into a scratch copy first, so a truncated buffer leaves the run untouched */
     Run tmp = *r;
     EpochStats *hist = malloc(sizeof(EpochStats) * (size_t)(head[3] ? head[3] : 1));
-    float *arena = malloc(sizeof(float) * (size_t)(3 * r->model.nparams + r->model.nbuffers + 1));
+    /* params, opt_m, opt_v, buffers, then the best weights of early stopping */
+    size_t nbest = r->best ? (size_t)(r->model.nparams + r->model.nbuffers) : 0;
+    size_t narena = (size_t)(3 * r->model.nparams + r->model.nbuffers);
+    float *arena = malloc(sizeof(float) * (narena + nbest + 1));
     if (!hist || !arena) {
         free(hist), free(arena);
         return nl_fail("out of memory restoring a checkpoint. Hint: free some memory.");
@@ -420,7 +820,10 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     get(&c, &tmp.dropout_rng, sizeof(Rng));
     get(&c, &tmp.augment_rng, sizeof(Rng));
     get(&c, hist, sizeof(EpochStats) * head[3]);
-    get(&c, arena, sizeof(float) * (size_t)(3 * r->model.nparams + r->model.nbuffers));
+    get(&c, arena, sizeof(float) * narena);
+    get(&c, &tmp.best_val, sizeof tmp.best_val);
+    get(&c, &tmp.best_val_epoch, sizeof tmp.best_val_epoch);
+    get(&c, arena + narena, sizeof(float) * nbest);
     if (c.short_read || c.n != len) {
         free(hist), free(arena);
         return nl_fail("the checkpoint is %s (%zu bytes). Hint: start the run from the beginning, "
@@ -433,10 +836,13 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     memcpy(r->model.params, arena, sizeof(float) * (size_t)np);
     memcpy(r->model.opt_m, arena + np, sizeof(float) * 2 * (size_t)np);
     memcpy(r->model.buffers, arena + 3 * np, sizeof(float) * (size_t)r->model.nbuffers);
+    if (nbest) memcpy(r->best, arena + narena, sizeof(float) * nbest);
+    r->best_val = tmp.best_val, r->best_val_epoch = tmp.best_val_epoch;
     free(hist), free(arena);
     r->epoch = (int)head[3];
     r->step = 0;
     r->status = r->epoch >= r->cfg.epochs ? RUN_DONE : RUN_EPOCH_END;
+    if (r->status == RUN_DONE) return finish_run(r);
     return 0;
 }
 
@@ -446,7 +852,8 @@ void run_free(Run *r) {
     dataset_free(&r->test_set);
     model_free(&r->model);
     free(r->train_idx), free(r->val_idx), free(r->test_idx), free(r->order);
-    free(r->x), free(r->y), free(r->probs), free(r->losses), free(r->hist), free(r->json);
-    free(r->ckpt);
+    free(r->x), free(r->y), free(r->yc), free(r->probs), free(r->losses), free(r->hist), free(r->json);
+    free(r->ckpt), free(r->clean), free(r->noise_counts), free(r->class_counts), free(r->given_counts);
+    free(r->best), free(r->final_json);
     free(r);
 }

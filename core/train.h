@@ -25,11 +25,13 @@ enum { RUN_TRAINING = 0, RUN_EPOCH_END = 1, RUN_DONE = 2, RUN_DIVERGED = 3 };
 typedef struct {
     int epoch; /* 1-based */
     float lr, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, grad_norm;
+    float train_acc_clean; /* training accuracy against the clean labels: the memorisation curve */
 } EpochStats;
 
 typedef struct {
     Config cfg;
-    Dataset train_set, test_set;
+    Dataset train_set, test_set; /* train_set.labels are the GIVEN (possibly noisy) labels */
+    int *clean;                  /* the true labels of train_set, kept beside the noisy ones */
     int have_train, have_test, started;
     Norm norm;
     int *train_idx, *val_idx, *test_idx;
@@ -43,9 +45,19 @@ typedef struct {
     int epoch, step, steps_per_epoch, status;
     int *order;
     float *x, *probs, *losses;
-    int *y;
+    int *y, *yc; /* given and clean labels of the current batch */
     double loss_sum, norm_sum;
-    long correct, seen;
+    long correct, correct_clean, seen;
+    /* label noise and class imbalance of the training subset */
+    long *noise_counts; /* K x K, row = true class, column = given label */
+    long *class_counts; /* per true class, after imbalance */
+    long *given_counts; /* per given label: what class-balanced losses weight by */
+    double noise_rate;  /* realised fraction of wrong training labels */
+    /* early stopping on validation accuracy (patience > 0) */
+    float *best;        /* params and buffers at the best validation epoch */
+    float best_val;
+    int best_val_epoch, stopped_early;
+    char *final_json;   /* end-of-run metrics, built once when the run ends */
     EpochStats *hist;
     char message[512];
     char *json; /* buffer behind the *_json results */
@@ -66,6 +78,14 @@ void run_evaluate(Run *r, int split, float *loss, float *acc);
 const char *run_progress_json(Run *r);
 const char *run_epoch_json(Run *r, int epoch);
 const char *run_result_json(Run *r);
+
+/* The gradient check of the page: for the run's model and its first training
+   batch (up to 8 images, no augmentation, a fixed dropout mask), the analytic
+   gradient of sampled parameters of every layer against central finite
+   differences. JSON: {"batch","eps","layers":[{"layer","kind","params",
+   "checked","max_rel_err","max_abs_err"}],"max_rel_err"}. Leaves the run's
+   weights, statistics and generators exactly as they were. */
+const char *run_gradcheck_json(Run *r);
 
 /* Checkpoints, taken between epochs: the model arena (parameters, optimizer
    state, batch-norm statistics), the optimizer's step count, the shuffle,

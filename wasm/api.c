@@ -59,6 +59,8 @@ const char *nl_run_epoch_json(NlRun *r, int epoch) {
 }
 const char *nl_run_result_json(NlRun *r) { return run_result_json(r->run); }
 
+const char *nl_run_gradcheck_json(NlRun *r) { return run_gradcheck_json(r->run); }
+
 const uint8_t *nl_run_checkpoint(NlRun *r, uint32_t *len) {
     size_t n = 0;
     const uint8_t *p = run_checkpoint(r->run, &n);

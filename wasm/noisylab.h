@@ -47,6 +47,9 @@ const char *nl_run_progress_json(NlRun *r);
 /* metrics of one epoch (1-based); -1 = the last finished epoch */
 const char *nl_run_epoch_json(NlRun *r, int epoch);
 const char *nl_run_result_json(NlRun *r);
+/* the gradient check of the run's model on its first training batch, as JSON
+   (see run_gradcheck_json in core/train.h); the run is left unchanged */
+const char *nl_run_gradcheck_json(NlRun *r);
 /* a checkpoint between epochs (weights, optimizer state, generators, history);
    the bytes stay valid until the next call on r. restore continues a run of
    the same config bit-identically; see core/train.h. */

@@ -196,6 +196,11 @@ class Run {
   progress() { return JSON.parse(this.nl.readCString(this.nl.exports.nl_run_progress_json(this.h))); }
   epoch(e = -1) { return JSON.parse(this.nl.readCString(this.nl.exports.nl_run_epoch_json(this.h, e))); }
   result() { return JSON.parse(this.nl.readCString(this.nl.exports.nl_run_result_json(this.h))); }
+  // analytic against finite-difference gradients, per layer, on the first training batch
+  gradcheck() {
+    const p = this.nl.exports.nl_run_gradcheck_json(this.h);
+    return p ? JSON.parse(this.nl.readCString(p)) : this.nl.fail();
+  }
   // checkpoint between epochs: a Uint8Array to keep (IndexedDB, a file); restore(bytes)
   // continues a run of the same config exactly where it stopped
   checkpoint() {

@@ -71,8 +71,106 @@ static void test_checkpoint(void) {
     free(ck), free(straight), free(resumed), free(fresh);
 }
 
+/* noise and imbalance reach the run: realised matrix, clean labels kept, and
+   the memorisation curve (accuracy against clean labels) is recorded */
+static void test_noise_in_run(void) {
+    Run *r = run_new("train=1000&test=200&epochs=2&model=mlp&width=64&noise=0.4&noise_type=sym&tsne=50");
+    char *j = finish(r);
+    int K = r->train_set.classes;
+    long wrong = 0, total = 0, diag = 0;
+    for (int i = 0; i < K; i++)
+        for (int k = 0; k < K; k++) {
+            total += r->noise_counts[i * K + k];
+            if (i == k) diag += r->noise_counts[i * K + k];
+        }
+    for (int i = 0; i < r->ntrain; i++) wrong += r->train_set.labels[r->train_idx[i]] != r->clean[r->train_idx[i]];
+    CHECK(total == r->ntrain && total - diag == wrong, "matrix counts %ld of %d, off-diagonal %ld = wrong %ld",
+          total, r->ntrain, total - diag, wrong);
+    CHECK(r->noise_rate > 0.38 && r->noise_rate <= 0.4, "sym 0.4 realises %.4f wrong labels", r->noise_rate);
+    CHECK(strstr(j, "\"train_acc_clean\"") && strstr(j, "\"realised_rate\"") && strstr(j, "\"final\"") &&
+          strstr(j, "\"embedding\"") && strstr(j, "\"relabelled\":[{"), "result has the study's fields");
+    /* the test set stays clean: its labels are the dataset's */
+    CHECK(r->hist[1].train_acc_clean != r->hist[1].train_acc, "clean and noisy training accuracy differ");
+    free(j);
+    run_free(r);
+    Run *c = run_new("train=300&test=100&epochs=1&model=linear&noise_type=custom&noise_matrix=1,0;0,1");
+    CHECK(run_step(c, 1000) < 0 && strstr(nl_error(), "noise_matrix") && strstr(nl_error(), "Hint:"),
+          "a 2x2 matrix for 10 classes is refused: %s", nl_error());
+    run_free(c);
+    Run *lt = run_new("train=2000&test=100&epochs=1&model=linear&imbalance=long-tail&rho=10");
+    char *jl = finish(lt);
+    CHECK(lt->class_counts[0] >= 9 * lt->class_counts[9] && lt->class_counts[9] > 0,
+          "long tail rho=10: %ld ... %ld", lt->class_counts[0], lt->class_counts[9]);
+    free(jl);
+    run_free(lt);
+}
+
+/* early stopping stops, restores the best validation weights, and says so */
+static void test_early_stopping(void) {
+    Run *r = run_new("train=400&val=200&test=100&epochs=30&model=mlp&width=32&lr=0.5&patience=2&tsne=0");
+    char *j = finish(r);
+    CHECK(r->stopped_early && r->epoch < 30, "stopped early after %d epochs", r->epoch);
+    CHECK(r->epoch - r->best_val_epoch == 2, "stopped %d epochs after the best (%d)", r->epoch - r->best_val_epoch, r->best_val_epoch);
+    float loss, acc;
+    run_evaluate(r, 2, &loss, &acc);
+    CHECK(acc == r->hist[r->best_val_epoch - 1].val_acc, "the best weights are restored: val acc %.4f vs %.4f",
+          acc, r->hist[r->best_val_epoch - 1].val_acc);
+    CHECK(strstr(j, "\"stopped_early\":true") != NULL, "result says it stopped early");
+    free(j);
+    run_free(r);
+    Run *bad = run_new("train=300&epochs=1&patience=3");
+    CHECK(run_step(bad, 10) < 0 && strstr(nl_error(), "'patience'") && strstr(nl_error(), "val"), "patience needs val: %s", nl_error());
+    run_free(bad);
+}
+
+/* a diverging run stops at once with epoch and step, keeps its history */
+static void test_divergence(void) {
+    Run *r = run_new("train=200&test=50&epochs=5&model=mlp&lr=100&momentum=0.9999&wd=0&tsne=0");
+    int st;
+    while ((st = run_step(r, 50)) == RUN_TRAINING || st == RUN_EPOCH_END) {}
+    CHECK(st == RUN_DIVERGED && strstr(r->message, "diverged at epoch") && strstr(r->message, ", step ") &&
+          strstr(r->message, "lower the learning rate"), "message: %s", r->message);
+    const char *j = run_result_json(r);
+    CHECK(strstr(j, "\"status\":\"diverged\"") != NULL, "result records the divergence");
+    run_free(r);
+}
+
+static double json_number(const char *j, const char *key) {
+    const char *p = j ? strstr(j, key) : NULL;
+    return p ? atof(p + strlen(key)) : -1;
+}
+
+/* the gradient check agrees (float32 differences: the median error is what
+   agreement looks like, the max also shows ReLU/max-pool kinks) and leaves the
+   run untouched */
+static void test_gradcheck(void) {
+    const char *cfg = "train=200&test=50&epochs=1&model=cnn-small&mult=0.5&batch=20&tsne=0";
+    Run *a = run_new(cfg);
+    const char *g = run_gradcheck_json(a);
+    CHECK(g && strstr(g, "\"kind\":\"conv\"") && strstr(g, "\"kind\":\"dense\""), "gradcheck: %s", g ? g : nl_error());
+    const char *tail = g ? strstr(g, "],\"max_rel_err\":") : NULL;
+    double median = json_number(tail, "\"median_rel_err\":");
+    CHECK(median >= 0 && median < 0.05, "cnn-small: worst per-layer median relative error %.3g", median);
+    char *ja = finish(a);
+    Run *b = run_new(cfg);
+    char *jb = finish(b);
+    CHECK(ja && jb && strcmp(ja, jb) == 0, "a run after a gradient check equals one without");
+    free(ja), free(jb);
+    run_free(a), run_free(b);
+    Run *m = run_new("train=200&model=mlp&width=32&act=tanh");
+    g = run_gradcheck_json(m);
+    tail = g ? strstr(g, "],\"max_rel_err\":") : NULL;
+    double worst = json_number(tail, "],\"max_rel_err\":");
+    CHECK(worst >= 0 && worst < 0.05, "smooth mlp: worst relative error %.3g", worst);
+    run_free(m);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_checkpoint();
+    test_noise_in_run();
+    test_early_stopping();
+    test_divergence();
+    test_gradcheck();
     return check_summary("test_train");
 }
