@@ -505,35 +505,36 @@ float loss_compute(const Loss *l, const float *logits, const int *labels, int B,
                    float *probs, float *losses, float *dlogits, float scale) {
     const char *name = LOSSES[l->kind].name;
     if (B < 1 || K < 2 || K > LOSS_MAX_CLASSES) {
-        nl_fail("loss %s: a batch of %d x %d logits; need at least 1 sample and 2 to %d classes. "
-                "Hint: check the model's number of outputs.", name, B, K, LOSS_MAX_CLASSES);
+        nl_fail("loss: %s got a batch of %d x %d logits; it needs at least 1 sample and 2 to %d "
+                "classes. Hint: check the model's number of outputs.", name, B, K, LOSS_MAX_CLASSES);
         return NAN;
     }
     for (int b = 0; b < B; b++)
         if (labels[b] < 0 || labels[b] >= K) {
-            nl_fail("loss %s: label %d of sample %d is outside [0, %d). Hint: check that the "
-                    "dataset's labels match the model's number of classes.", name, labels[b], b, K);
+            nl_fail("loss: label %d of sample %d is outside [0, %d) (loss %s). Hint: check that "
+                    "the dataset's labels match the model's number of classes.", labels[b], b, K, name);
             return NAN;
         }
     if ((LOSSES[l->kind].params & P_CB) && l->nclasses != K) {
         if (l->nclasses == 0)
-            nl_fail("loss %s: the class counts were not set. Hint: call loss_set_class_counts "
-                    "(CLI: --class-counts n1,n2,...) before computing the loss.", name);
+            nl_fail("loss: %s weights each class by its training count, but the class counts "
+                    "were not set. Hint: call loss_set_class_counts (CLI: --class-counts "
+                    "n1,n2,...) before computing the loss.", name);
         else
-            nl_fail("loss %s: class counts for %d classes but the logits have %d. Hint: pass "
-                    "one count per class.", name, l->nclasses, K);
+            nl_fail("loss: %s has class counts for %d classes but the logits have %d. Hint: "
+                    "pass one count per class.", name, l->nclasses, K);
         return NAN;
     }
     if (l->kind == LOSS_TRIPLET) {
         if (!l->rng) {
-            nl_fail("loss triplet: no random generator for sampling the triplets. Hint: set "
-                    "Loss.rng before loss_compute.");
+            nl_fail("loss: triplet has no random generator for sampling the triplets. Hint: "
+                    "set Loss.rng before loss_compute.");
             return NAN;
         }
         int *pos = malloc(sizeof(int) * (size_t)B), *neg = malloc(sizeof(int) * (size_t)B);
         if (!pos || !neg) {
             free(pos), free(neg);
-            nl_fail("loss triplet: out of memory. Hint: use a smaller batch.");
+            nl_fail("loss: triplet is out of memory. Hint: use a smaller batch.");
             return NAN;
         }
         triplet_sample(l->rng, pos, neg, labels, B);
