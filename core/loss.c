@@ -248,7 +248,7 @@ static double dfocal(const Row *r, int k, double g) {
 
 /* Each term returns its value on one sample and, when gl is not NULL, adds
    w * d(value)/d(log p_k) into gl[k]. The chain rule through log-softmax
-   (d log p_k / dz_j = [k = j] - p_j) is applied once, in softmax_loss_backward. */
+   (d log p_k / dz_j = [k = j] - p_j) is applied once per sample, in row_loss. */
 static double term(int t, const Loss *l, const Row *r, double w, double *gl) {
     const int K = r->K, y = r->y;
     const double *lp = r->lp, *p = r->p, *u = r->u;
