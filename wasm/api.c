@@ -1,6 +1,7 @@
 /* api.c: the C API (noisylab.h) over the core. Thin on purpose: all logic is in core/. */
 #include "noisylab.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,9 +78,9 @@ void nl_run_free(NlRun *r) {
 }
 
 int nl_loss_eval(const char *params, const float *logits, const int32_t *labels, int B, int K,
-                 float *grad, float *loss) {
+                 float *grad, float *loss, const int32_t *counts, int ncounts, uint32_t seed) {
     Config c;
-    Loss l;
+    static Loss l; /* holds the class weights: too big for the WASM stack */
     if (config_parse(&c, params) < 0 || loss_from_config(&l, &c) < 0) return -1;
     if (B < 1 || K < 2)
         return nl_fail("loss: need at least 1 sample and 2 classes (got %d x %d). Hint: pass "
@@ -88,6 +89,17 @@ int nl_loss_eval(const char *params, const float *logits, const int32_t *labels,
         if (labels[b] < 0 || labels[b] >= K)
             return nl_fail("loss: label %d of sample %d is outside 0..%d. Hint: labels are class "
                            "indices of the logits' columns.", (int)labels[b], b, K - 1);
+    if (counts && ncounts > 0) {
+        if (ncounts != K)
+            return nl_fail("loss: %d class counts for logits of %d classes. Hint: pass one count "
+                           "per class (--class-counts n1,...,n%d).", ncounts, K, K);
+        long lc[LOSS_MAX_CLASSES];
+        for (int k = 0; k < K && k < LOSS_MAX_CLASSES; k++) lc[k] = counts[k];
+        if (loss_set_class_counts(&l, lc, K) < 0) return -1;
+    }
+    Rng rng;
+    rng_init(&rng, seed, STREAM_LOSS);
+    l.rng = &rng;
     float *probs = malloc(sizeof(float) * (size_t)B * K), *losses = malloc(sizeof(float) * (size_t)B);
     int *lab = malloc(sizeof(int) * (size_t)B);
     if (!probs || !losses || !lab) {
@@ -98,5 +110,15 @@ int nl_loss_eval(const char *params, const float *logits, const int32_t *labels,
     memset(grad, 0, sizeof(float) * (size_t)B * K);
     *loss = loss_compute(&l, logits, lab, B, K, probs, losses, grad, 1.0f);
     free(probs), free(losses), free(lab);
-    return 0;
+    return isnan(*loss) ? -1 : 0;
+}
+
+const char *nl_loss_params(const char *params) {
+    static char buf[LOSS_MAX_CLASSES * 16 + 256];
+    static Loss l;
+    Config c;
+    if (config_parse(&c, params) < 0 || loss_from_config(&l, &c) < 0 ||
+        loss_params_json(&l, buf, sizeof buf) < 0)
+        return NULL;
+    return buf;
 }

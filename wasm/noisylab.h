@@ -58,10 +58,17 @@ int nl_run_restore(NlRun *r, const uint8_t *bytes, uint32_t len);
 void nl_run_free(NlRun *r);
 
 /* The `loss` command: evaluates the loss named in `params` (a config string
-   with loss=..., e.g. "loss=ce") on B x K logits and labels, writes
-   dL/dlogits (B x K) into grad and returns 0 with the mean loss in *loss. */
+   with loss=... and its parameters, e.g. "loss=nce+rce&alpha=1&beta=1") on
+   B x K logits and labels, writes dL/dlogits (B x K) into grad and returns 0
+   with the mean loss in *loss. counts (ncounts = K entries, or NULL and 0):
+   the training count of each class, which cb-ce and cb-focal need (others
+   ignore them). seed: the triplet loss samples its triplets from
+   rng_init(seed, STREAM_LOSS); others ignore it. */
 int nl_loss_eval(const char *params, const float *logits, const int32_t *labels, int B, int K,
-                 float *grad, float *loss);
+                 float *grad, float *loss, const int32_t *counts, int ncounts, uint32_t seed);
+/* the resolved parameters of the loss in `params` as JSON (loss_params_json),
+   e.g. {"loss":"sce","alpha":0.1,"beta":1}; NULL with an error */
+const char *nl_loss_params(const char *params);
 
 /* ---- dataset preparation (wasm/data.c; used by datasets/prepare.mjs).
    A builder holds one shard in its final layout; the put functions fill

@@ -158,21 +158,32 @@ class Engine {
     return new Run(this, h);
   }
   // logits: array of rows; labels: array of ints. Returns { loss, grad (rows) }.
-  loss(params, logits, labels) {
+  // opts.classCounts: training count per class (cb-ce, cb-focal); opts.seed: the
+  // seed of the triplet sampling (default 0).
+  loss(params, logits, labels, opts = {}) {
     const B = logits.length, K = B ? logits[0].length : 0;
     if (!B || K < 2 || logits.some((r) => r.length !== K) || labels.length !== B)
       throw new NlError(`loss: logits must be ${B} rows of equal length >= 2 and labels must have ${B} entries. Hint: check the JSON input.`);
+    const counts = opts.classCounts || [];
     const lp = this.malloc(4 * B * K), yp = this.malloc(4 * B), gp = this.malloc(4 * B * K), out = this.malloc(4);
+    const cp = this.malloc(4 * counts.length);
     try {
       this.heapF32(lp, B * K).set(logits.flat());
       this.heapI32(yp, B).set(labels);
-      const rc = this.withStrings(this.exports.nl_loss_eval, [params], lp, yp, B, K, gp, out);
+      this.heapI32(cp, counts.length).set(counts);
+      const rc = this.withStrings(this.exports.nl_loss_eval, [params], lp, yp, B, K, gp, out,
+        counts.length ? cp : 0, counts.length, (opts.seed ?? 0) >>> 0);
       if (rc < 0) this.fail();
       const g = this.heapF32(gp, B * K);
       const grad = [];
       for (let b = 0; b < B; b++) grad.push(Array.from(g.subarray(b * K, (b + 1) * K)));
       return { loss: this.heapF32(out, 1)[0], grad };
-    } finally { [lp, yp, gp, out].forEach((p) => this.free(p)); }
+    } finally { [lp, yp, gp, out, cp].forEach((p) => this.free(p)); }
+  }
+  // the resolved parameters of a loss config, e.g. { loss: 'sce', alpha: 0.1, beta: 1 }
+  lossParams(params) {
+    const p = this.withStrings(this.exports.nl_loss_params, [params]);
+    return p ? JSON.parse(this.readCString(p)) : this.fail();
   }
 }
 
