@@ -12,6 +12,7 @@
 
 static int jprintf(Run *r, size_t *n, const char *fmt, ...) NL_PRINTF(3, 4);
 static int finish_run(Run *r);
+static void fit_centroids(Run *r);
 
 Run *run_new(const char *config) {
     Run *r = calloc(1, sizeof *r);
@@ -184,6 +185,10 @@ int run_start(Run *r) {
     rng_init(&init, (uint64_t)c->seed, STREAM_INIT);
     model_init(&r->model, &init);
     optim_from_config(&r->opt, c);
+    /* class-balanced losses weight by the counts of the labels training sees */
+    if (loss_set_class_counts(&r->loss, r->given_counts, tr->classes) < 0) return -1;
+    rng_init(&r->loss_rng, (uint64_t)c->seed, STREAM_LOSS);
+    r->loss.rng = &r->loss_rng;
     rng_init(&r->shuffle_rng, (uint64_t)c->seed, STREAM_SHUFFLE);
     rng_init(&r->dropout_rng, (uint64_t)c->seed, STREAM_DROPOUT);
     rng_init(&r->augment_rng, (uint64_t)c->seed, STREAM_AUGMENT);
@@ -200,26 +205,66 @@ int run_start(Run *r) {
     r->probs = malloc(sizeof(float) * (size_t)(K * maxb));
     r->losses = malloc(sizeof(float) * (size_t)maxb);
     r->hist = calloc((size_t)c->epochs, sizeof(EpochStats));
+    if (r->loss.kind == LOSS_TRIPLET) r->centroids = malloc(sizeof(float) * (size_t)K * K);
     if (!r->order || !r->x || !r->y || !r->yc || !r->probs || !r->losses || !r->hist ||
-        (c->patience > 0 && !r->best))
+        (c->patience > 0 && !r->best) || (r->loss.kind == LOSS_TRIPLET && !r->centroids))
         return nl_fail("out of memory. Hint: lower batch or use a smaller dataset.");
+    fit_centroids(r);
     /* drop_last = false: the final partial batch of an epoch still trains */
     r->steps_per_epoch = (r->ntrain + B - 1) / B;
     r->started = 1;
     return 0;
 }
 
-/* how many rows of logits have their (first) maximum at the label */
-static long count_correct(const float *logits, const int *y, int B, int K) {
-    long correct = 0;
-    for (int b = 0; b < B; b++) {
-        const float *z = logits + (long)b * K;
-        int arg = 0;
+/* The prediction for one output row: its largest entry, or, for triplet (an
+   embedding with no class outputs), the nearest class centroid. */
+static int predict(const Run *r, const float *z) {
+    int K = r->train_set.classes, best = 0;
+    if (!r->centroids) {
         for (int k = 1; k < K; k++)
-            if (z[k] > z[arg]) arg = k;
-        correct += arg == y[b];
+            if (z[k] > z[best]) best = k;
+        return best;
     }
+    double p = r->cfg.pnorm, dbest = INFINITY;
+    for (int c = 0; c < K; c++) {
+        double d = 0;
+        for (int k = 0; k < K; k++) d += pow(fabs((double)z[k] - r->centroids[c * K + k]), p);
+        if (d < dbest) dbest = d, best = c;
+    }
+    return best;
+}
+
+static long count_correct(const Run *r, const float *out, const int *y, int B) {
+    long correct = 0;
+    for (int b = 0; b < B; b++) correct += predict(r, out + (long)b * r->train_set.classes) == y[b];
     return correct;
+}
+
+/* Triplet: the centroid of each class is the mean embedding of up to 2,000
+   training images with that (given) label, in eval mode. Refit after each
+   epoch, so the training accuracy of an epoch uses the previous epoch's
+   centroids. */
+static void fit_centroids(Run *r) {
+    if (!r->centroids) return;
+    int K = r->train_set.classes, EB = r->cfg.eval_batch, n = r->ntrain < 2000 ? r->ntrain : 2000;
+    double *sum = calloc((size_t)K * K, sizeof(double));
+    long *count = calloc((size_t)K, sizeof(long));
+    if (!sum || !count) {
+        free(sum), free(count);
+        return; /* keep the previous centroids */
+    }
+    for (int s = 0; s < n; s += EB) {
+        int B = n - s < EB ? n - s : EB;
+        fill_batch(r->x, r->y, &r->train_set, &r->norm, r->train_idx + s, B, 0, 0, NULL);
+        const float *z = model_forward(&r->model, r->x, B, 0, NULL);
+        for (int b = 0; b < B; b++) {
+            count[r->y[b]]++;
+            for (int k = 0; k < K; k++) sum[r->y[b] * K + k] += z[(long)b * K + k];
+        }
+    }
+    for (int c = 0; c < K; c++)
+        for (int k = 0; k < K; k++) r->centroids[c * K + k] = count[c] ? (float)(sum[c * K + k] / count[c]) : INFINITY;
+    free(sum), free(count);
 }
 
 void run_evaluate(Run *r, int split, float *loss, float *acc) {
@@ -229,14 +274,21 @@ void run_evaluate(Run *r, int split, float *loss, float *acc) {
     int K = d->classes, EB = r->cfg.eval_batch;
     double lsum = 0;
     long correct = 0;
+    /* triplet draws its triplets from the loss's generator: evaluation uses its
+       own, so evaluating never changes the training triplets */
+    Rng eval_rng;
+    rng_init(&eval_rng, (uint64_t)r->cfg.seed, STREAM_EVAL);
+    Rng *train_rng = r->loss.rng;
+    r->loss.rng = &eval_rng;
     for (int s = 0; s < n; s += EB) {
         int B = n - s < EB ? n - s : EB;
         fill_batch(r->x, r->y, d, &r->norm, idx + s, B, 0, 0, NULL);
         float *logits = model_forward(&r->model, r->x, B, 0, NULL);
         float mean = loss_compute(&r->loss, logits, r->y, B, K, r->probs, r->losses, NULL, 0);
         lsum += (double)mean * B;
-        correct += count_correct(logits, r->y, B, K);
+        correct += count_correct(r, logits, r->y, B);
     }
+    r->loss.rng = train_rng;
     *loss = n ? (float)(lsum / n) : 0;
     *acc = n ? (float)correct / n : 0;
 }
@@ -272,7 +324,10 @@ static void watch_validation(Run *r, const EpochStats *e) {
         r->stopped_early = 1;
         r->status = RUN_DONE;
     }
-    if (patience && r->status == RUN_DONE) snapshot(r, 0);
+    if (patience && r->status == RUN_DONE) {
+        snapshot(r, 0);
+        fit_centroids(r);
+    }
 }
 
 int run_step(Run *r, int max_steps) {
@@ -305,8 +360,8 @@ int run_step(Run *r, int max_steps) {
         r->norm_sum += gnorm;
         optim_step(&r->opt, &r->model, lr);
         r->loss_sum += (double)loss * B;
-        r->correct += count_correct(logits, r->y, B, K);
-        r->correct_clean += count_correct(logits, r->yc, B, K);
+        r->correct += count_correct(r, logits, r->y, B);
+        r->correct_clean += count_correct(r, logits, r->yc, B);
         r->seen += B;
         if (++r->step < r->steps_per_epoch) continue;
         /* end of epoch */
@@ -317,6 +372,7 @@ int run_step(Run *r, int max_steps) {
         e->train_acc = (float)r->correct / r->seen;
         e->train_acc_clean = (float)r->correct_clean / r->seen;
         e->grad_norm = (float)(r->norm_sum / r->steps_per_epoch);
+        fit_centroids(r);
         if (r->nval) run_evaluate(r, 2, &e->val_loss, &e->val_acc);
         run_evaluate(r, 1, &e->test_loss, &e->test_acc);
         if (!isfinite(e->test_loss) && e->test_acc <= 1.0f / K + 1e-6f) {
@@ -348,12 +404,6 @@ static void softmax_row(const float *z, float *p, int K) {
     for (int k = 0; k < K; k++) p[k] = (float)(exp((double)(z[k] - mx)) / sum);
 }
 
-static int argmax(const float *z, int K) {
-    int a = 0;
-    for (int k = 1; k < K; k++)
-        if (z[k] > z[a]) a = k;
-    return a;
-}
 
 /* the three most probable classes of p, as JSON [[class, prob], ...] */
 static void top3_json(Run *r, size_t *n, const float *p, int K) {
@@ -413,7 +463,7 @@ static int finish_run(Run *r) {
         const float *act = model_tensor(m, m->embed);
         for (int b = 0; b < B; b++) {
             softmax_row(logits + (long)b * K, P + (long)(s + b) * K, K);
-            pred[s + b] = argmax(logits + (long)b * K, K);
+            pred[s + b] = predict(r, logits + (long)b * K);
             if (s + b < ne) memcpy(emb + (s + b) * D, act + b * D, sizeof(float) * (size_t)D);
         }
     }
@@ -482,7 +532,7 @@ static int finish_run(Run *r) {
             float *p = r->probs; /* K floats of scratch */
             softmax_row(logits + (long)i * K, p, K);
             jprintf(r, &len, "%s{\"idx\":%d,\"given\":%d,\"true\":%d,\"pred\":%d,\"top3\":",
-                    i ? "," : "", idx[i], given[i], r->clean[idx[i]], argmax(logits + (long)i * K, K));
+                    i ? "," : "", idx[i], given[i], r->clean[idx[i]], predict(r, logits + (long)i * K));
             top3_json(r, &len, p, K);
             jprintf(r, &len, "}");
         }
@@ -597,6 +647,8 @@ const char *run_result_json(Run *r) {
             r->best_val_epoch, r->stopped_early ? "true" : "false");
     if (r->started) {
         int K = r->train_set.classes;
+        char lp[4096];
+        if (loss_params_json(&r->loss, lp, sizeof lp) == 0) jprintf(r, &n, ",\"loss_params\":%s", lp);
         const char *const *names = dataset_class_names(r->cfg.dataset, K);
         jprintf(r, &n, ",\"class_names\":[");
         for (int k = 0; k < K; k++) {
@@ -842,6 +894,7 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     r->epoch = (int)head[3];
     r->step = 0;
     r->status = r->epoch >= r->cfg.epochs ? RUN_DONE : RUN_EPOCH_END;
+    fit_centroids(r);
     if (r->status == RUN_DONE) return finish_run(r);
     return 0;
 }
@@ -854,6 +907,6 @@ void run_free(Run *r) {
     free(r->train_idx), free(r->val_idx), free(r->test_idx), free(r->order);
     free(r->x), free(r->y), free(r->yc), free(r->probs), free(r->losses), free(r->hist), free(r->json);
     free(r->ckpt), free(r->clean), free(r->noise_counts), free(r->class_counts), free(r->given_counts);
-    free(r->best), free(r->final_json);
+    free(r->best), free(r->final_json), free(r->centroids);
     free(r);
 }

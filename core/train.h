@@ -39,7 +39,8 @@ typedef struct {
     Model model;
     Optim opt;
     Loss loss;
-    Rng shuffle_rng, dropout_rng, augment_rng;
+    Rng shuffle_rng, dropout_rng, augment_rng, loss_rng;
+    float *centroids; /* triplet: K x K class centroids of the embedding (predict) */
     int crop, flip;
     /* progress */
     int epoch, step, steps_per_epoch, status;
