@@ -23,7 +23,8 @@ enum {
     STREAM_AUGMENT = 6, /* random crop and flip */
     STREAM_DATA = 7,    /* procedurally generated datasets (fixed dataset seed) */
     STREAM_IMBALANCE = 8, /* class-imbalance subsampling */
-    STREAM_EVAL = 9     /* sampling for metrics (e.g. embedding subsets) */
+    STREAM_EVAL = 9,    /* sampling for metrics (e.g. embedding subsets) */
+    STREAM_TSNE = 10    /* t-SNE initial embedding */
 };
 
 void rng_init(Rng *r, uint64_t seed, uint64_t stream);
