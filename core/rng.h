@@ -24,7 +24,8 @@ enum {
     STREAM_DATA = 7,    /* procedurally generated datasets (fixed dataset seed) */
     STREAM_IMBALANCE = 8, /* class-imbalance subsampling */
     STREAM_EVAL = 9,    /* sampling for metrics (e.g. embedding subsets) */
-    STREAM_LOSS = 10    /* triplet sampling of the triplet loss */
+    STREAM_LOSS = 10,   /* triplet sampling of the triplet loss */
+    STREAM_TSNE = 11    /* t-SNE initial embedding */
 };
 
 void rng_init(Rng *r, uint64_t seed, uint64_t stream);

@@ -495,7 +495,7 @@ static int finish_run(Run *r) {
     /* t-SNE needs a few points more than 3 x its perplexity */
     if (ne >= 8) {
         Rng rng;
-        rng_init(&rng, (uint64_t)r->cfg.seed, STREAM_EVAL);
+        rng_init(&rng, (uint64_t)r->cfg.seed, STREAM_TSNE);
         float perplexity = ne >= 100 ? 30.0f : (float)(ne - 1) / 3.0f;
         if (tsne_2d(emb, ne, (int)D, perplexity, 500, &rng, xy) < 0) goto done;
         jprintf(r, &len, ",\"embedding\":{\"dim\":%ld,\"idx\":[", D);
