@@ -84,7 +84,7 @@ test('a diverging run exits 1 with a hint, and its JSON says diverged', () => {
   const r = cli(['train', 'train=200&test=50&epochs=2&model=mlp&lr=100&momentum=0.9999&wd=0', '--json']);
   assert.equal(r.status, 1);
   assert.equal(JSON.parse(r.stdout).status, 'diverged');
-  assert.match(r.stderr, /diverged.*Hint: lower lr/);
+  assert.match(r.stderr, /diverged.*Hint: lower the learning rate/);
 });
 
 test('loss ce: value and gradient of the mean cross-entropy', () => {
