@@ -3,11 +3,10 @@
 // merge back to the unsharded run, merge refuses bad input with file:line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadEngine } from '../../wasm/noisylab.js';
 import { expandGrid, parseGrid, parseShard, shardOf } from '../../bin/commands/sweep.mjs';
@@ -15,7 +14,14 @@ import { expandGrid, parseGrid, parseShard, shardOf } from '../../bin/commands/s
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'noisylab.js');
 const cli = (args, opts = {}) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', ...opts });
-const cliAsync = (args) => promisify(execFile)(process.execPath, [bin, ...args], { encoding: 'utf8' });
+// the CLI without waiting, so independent calls overlap
+const cliAsync = (args, opts = {}) => new Promise((resolve) => {
+  const child = spawn(process.execPath, [bin, ...args], opts);
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('close', (status) => resolve({ status, stdout, stderr }));
+});
 const tmp = () => mkdtempSync(join(tmpdir(), 'nl-sweep-'));
 const lines = (file) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const nl = await loadEngine();
@@ -41,7 +47,7 @@ test('the grid: first axis slowest, any key an axis, base keys overridden, value
   assert.match(p[1].config, /dataset=cifar10&train=300&test=1000.*mult=0\.25/);
 });
 
-test('bad grids, bases and options exit 2 naming the key, before any training', () => {
+test('bad grids, bases and options exit 2 naming the key, before any training', async () => {
   const dir = tmp();
   const cases = [
     [['sweep', BASE, '--grid', 'lrr=0.1,0.2'], /--grid lrr=0\.1: unknown config key 'lrr'/],
@@ -65,8 +71,9 @@ test('bad grids, bases and options exit 2 naming the key, before any training', 
     [['sweep', BASE, '--grid', 'seed=0,1', '--jobs', '0'], /--jobs: '0'/],
     [['sweep', BASE, '--grid', 'seed=0,1', '--engine', 'gpu'], /--engine: 'gpu'/],
   ];
-  for (const [args, re] of cases) {
-    const r = cli(args, { cwd: dir });
+  const results = await Promise.all(cases.map(([args]) => cliAsync(args, { cwd: dir })));
+  for (const [i, [args, re]] of cases.entries()) {
+    const r = results[i];
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re, args.join(' '));
     assert.match(r.stderr, /Hint:/, args.join(' '));
@@ -104,7 +111,7 @@ test('a tiny sweep: one JSONL line per cell, bit-identical to `train` of the cel
   full = lines(join(dir, 'full.jsonl')).sort((a, b) => a.cell - b.cell);
   assert.equal(full.length, 8);
   assert.deepEqual(full.map((c) => c.cell), [...Array(8).keys()]);
-  const trains = await Promise.all(full.map((c) => cliAsync(['train', c.config, '--json']).then((o) => JSON.parse(o.stdout))));
+  const trains = (await Promise.all(full.map((c) => cliAsync(['train', c.config, '--json'])))).map((o) => JSON.parse(o.stdout));
   full.forEach((c, i) => {
     const t = trains[i];
     assert.equal(c.config, t.config);
@@ -132,11 +139,13 @@ test('a tiny sweep: one JSONL line per cell, bit-identical to `train` of the cel
 
 const outcome = (c) => { const { wall_seconds, ...rest } = c; return rest; };
 
-test('shards of the sweep merge back to the unsharded run; --resume skips finished cells', () => {
+test('shards of the sweep merge back to the unsharded run; --resume skips finished cells', async () => {
+  // three machines at once, one job each
+  const runs = await Promise.all([1, 2, 3].map((k) => cliAsync(['sweep', BASE, '--grid', GRID, '--jobs', '1', '--shard', `${k}/3`, '--out', join(dir, `s${k}`)])));
   for (const k of [1, 2, 3]) {
-    const r = cli(['sweep', BASE, '--grid', GRID, '--jobs', '2', '--shard', `${k}/3`, '--out', join(dir, `s${k}`)]);
+    const r = runs[k - 1];
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`sweep: ${k === 3 ? 2 : 3} cells \\(shard ${k}/3 of 8\\)`));
+    assert.match(r.stderr, new RegExp(`sweep: ${k === 3 ? 2 : 3} cells \\(shard ${k}/3 of 8\\); running ${k === 3 ? 2 : 3} on 1 wasm-simd worker;`));
     for (const c of lines(join(dir, `s${k}.jsonl`))) assert.equal(c.cell % 3, k - 1);
   }
   const m = cli(['merge', join(dir, 's1.jsonl'), join(dir, 's2.jsonl'), join(dir, 's3.jsonl'), join(dir, 's1.jsonl'), '--out', join(dir, 'merged.jsonl')]);
@@ -240,9 +249,10 @@ test('presets: listed with full strings, applied first, overridden by explicit k
   assert.equal(a, nl.normalizeConfig('preset=mnist-apl&wd=0.001&epochs=2'));
   assert.equal(a, 'v=1&dataset=mnist&nesterov=1&wd=0.001&clip=5&sched=cosine&lr_min=0.001&epochs=2&batch=128&eval_batch=512');
   // train of a preset run records the expanded config
-  const t = cli(['train', 'preset=mnist-browser&dataset=synth&train=200&test=50&epochs=1&tsne=0', '--json']);
+  const t = cli(['train', 'preset=mnist-browser&dataset=synth&train=200&test=50&model=mlp&width=32&epochs=1&tsne=0', '--json']);
   assert.equal(t.status, 0, t.stderr);
-  assert.equal(JSON.parse(t.stdout).config, 'v=1&train=200&test=50&tsne=0&nesterov=1&wd=0.01&clip=5&sched=cosine&lr_min=0.001&epochs=1&batch=128&eval_batch=512');
+  assert.equal(JSON.parse(t.stdout).config,
+    'v=1&train=200&test=50&model=mlp&width=32&tsne=0&nesterov=1&wd=0.01&clip=5&sched=cosine&lr_min=0.001&epochs=1&batch=128&eval_batch=512');
   const bad = cli(['train', 'preset=apl']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /config key 'preset': 'apl' is not a preset; it must be one of mnist-apl\|.*Hint: `npx noisylab presets`/);
