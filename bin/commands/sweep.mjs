@@ -187,7 +187,7 @@ export async function run(argv) {
 
   const records = mine.filter((c) => results.has(c.config)).map((c) => results.get(c.config));
   writeFileSync(csv, csvText(records));
-  process.stderr.write(`${todo.length} cells in ${fmtTime((performance.now() - t0) / 1000)}; wrote ${jsonl} and ${csv}\n`);
+  line(`${todo.length} cells in ${fmtTime((performance.now() - t0) / 1000)}; wrote ${jsonl} and ${csv}`);
   process.stdout.write(summaryTable(records, failed));
   if (failed.length) {
     // one line per distinct reason, not one per cell
