@@ -16,6 +16,8 @@ export const usage = [
   'sweep "<base config>" --grid "loss=ce,nce+rce&noise=0,0.4&seed=0,1,2" [--jobs N] [--shard K/N] [--out PREFIX] [--resume] [--engine wasm-simd|wasm-scalar|native]',
 ];
 
+const decodeKey = (k) => { try { return decodeURIComponent(k); } catch { return k; } };
+
 // "loss=ce,nce+rce&noise=0,0.4" -> [{ key: 'loss', values: ['ce', 'nce+rce'] }, ...]
 // Values are split on ','; a value that holds a comma (noise_matrix) writes it %2C.
 export function parseGrid(text) {
@@ -24,7 +26,7 @@ export function parseGrid(text) {
     if (!item) continue;
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UsageError(`--grid item '${item}' is not key=value1,value2,...; items are joined by '&'.`);
-    const key = item.slice(0, eq), values = item.slice(eq + 1).split(',');
+    const key = decodeKey(item.slice(0, eq)), values = item.slice(eq + 1).split(',');
     if (values.some((v) => v === '')) throw new UsageError(`--grid key '${key}' has an empty value in '${item}'.`);
     if (axes.some((a) => a.key === key)) throw new UsageError(`--grid key '${key}' is given twice; list all its values once, joined by ','.`);
     axes.push({ key, values });
@@ -36,10 +38,9 @@ export function parseGrid(text) {
 // The cells of the grid in order: the first axis varies slowest, the last fastest.
 // Each cell: { index, config (canonical), axes: { key: value as the core reads it } }.
 export function expandGrid(nl, base, axes) {
-  const keyOf = (item) => { try { return decodeURIComponent(item.split('=')[0]); } catch { return item; } };
   const gridKeys = new Set(axes.map((a) => a.key));
   // the base's own items, minus those a grid axis sets (a key may appear only once)
-  const items = base.replace(/^[#?]/, '').split('&').filter((it) => it && !gridKeys.has(keyOf(it)));
+  const items = base.replace(/^[#?]/, '').split('&').filter((it) => it && !gridKeys.has(decodeKey(it.split('=')[0])));
   const withItems = (extra, what) => {
     try { return nl.normalizeConfig([...items, ...extra].join('&')); } catch (e) {
       if (e instanceof NlError) throw new NlError(`--grid ${what}: ${e.message}`);
@@ -152,6 +153,7 @@ export async function run(argv) {
     for (const r of readResults([jsonl]).records) if (wanted.has(r.config)) results.set(r.config, { ...r, cell: wanted.get(r.config).index });
   }
   mkdirSync(dirname(jsonl), { recursive: true });
+  appendFileSync(jsonl, ''); // an empty shard still leaves its file for merge
   const todo = mine.filter((c) => !results.has(c.config));
   const workers = Math.min(jobs, todo.length);
   process.stderr.write(`sweep: ${mine.length} cells${shard ? ` (shard ${shard.k}/${shard.n} of ${cells.length})` : ''}` +

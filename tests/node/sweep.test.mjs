@@ -142,15 +142,20 @@ const outcome = (c) => { const { wall_seconds, ...rest } = c; return rest; };
 test('shards of the sweep merge back to the unsharded run; --resume skips finished cells', async () => {
   // three machines at once, one job each
   const runs = await Promise.all([1, 2, 3].map((k) => cliAsync(['sweep', BASE, '--grid', GRID, '--jobs', '1', '--shard', `${k}/3`, '--out', join(dir, `s${k}`)])));
+  // more shards than cells: an empty shard still leaves its (empty) file for merge
+  const empty = cli(['sweep', BASE, '--grid', GRID, '--shard', '9/9', '--out', join(dir, 'empty')]);
+  assert.equal(empty.status, 0, empty.stderr);
+  assert.match(empty.stderr, /sweep: 0 cells \(shard 9\/9 of 8\)/);
+  assert.equal(readFileSync(join(dir, 'empty.jsonl'), 'utf8'), '');
   for (const k of [1, 2, 3]) {
     const r = runs[k - 1];
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`sweep: ${k === 3 ? 2 : 3} cells \\(shard ${k}/3 of 8\\); running ${k === 3 ? 2 : 3} on 1 wasm-simd worker;`));
     for (const c of lines(join(dir, `s${k}.jsonl`))) assert.equal(c.cell % 3, k - 1);
   }
-  const m = cli(['merge', join(dir, 's1.jsonl'), join(dir, 's2.jsonl'), join(dir, 's3.jsonl'), join(dir, 's1.jsonl'), '--out', join(dir, 'merged.jsonl')]);
+  const m = cli(['merge', ...['s1', 's2', 's3', 's1', 'empty'].map((f) => join(dir, f + '.jsonl')), '--out', join(dir, 'merged.jsonl')]);
   assert.equal(m.status, 0, m.stderr);
-  assert.match(m.stderr, /8 cells from 4 files, 3 duplicate lines dropped/);
+  assert.match(m.stderr, /8 cells from 5 files, 3 duplicate lines dropped\n/);
   assert.deepEqual(lines(join(dir, 'merged.jsonl')).map(outcome), full.map(outcome));
   assert.equal(m.stdout, cli(['merge', join(dir, 'full.jsonl')]).stdout, 'the same table');
   assert.ok(existsSync(join(dir, 'merged.csv')));
