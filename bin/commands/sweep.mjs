@@ -150,7 +150,14 @@ export async function run(argv) {
   if (existsSync(jsonl)) {
     if (!a.resume) throw new UsageError(`${jsonl} exists. Add --resume to skip the cells it holds and run the others, or choose another --out (or delete it).`);
     const wanted = new Map(mine.map((c) => [c.config, c]));
-    for (const r of readResults([jsonl]).records) if (wanted.has(r.config)) results.set(r.config, { ...r, cell: wanted.get(r.config).index });
+    const want = engine === 'native' ? 'native' : nl.engine;
+    for (const r of readResults([jsonl]).records) {
+      if (!wanted.has(r.config)) continue;
+      // engines agree to rounding, not to the bit: one sweep, one engine
+      if (r.engine !== want)
+        throw new UsageError(`${jsonl} holds cells trained on ${r.engine}, but this sweep runs on ${want}; resume with --engine ${r.engine}, or choose another --out.`);
+      results.set(r.config, { ...r, cell: wanted.get(r.config).index });
+    }
   }
   mkdirSync(dirname(jsonl), { recursive: true });
   appendFileSync(jsonl, ''); // an empty shard still leaves its file for merge

@@ -166,6 +166,9 @@ test('shards of the sweep merge back to the unsharded run; --resume skips finish
   const again = cli(['sweep', BASE, '--grid', GRID, '--shard', '1/3', '--out', join(dir, 's1')]);
   assert.equal(again.status, 2);
   assert.match(again.stderr, /s1\.jsonl exists\. Add --resume/);
+  const other = cli(['sweep', BASE, '--grid', GRID, '--shard', '1/3', '--out', join(dir, 's1'), '--resume', '--engine', 'wasm-scalar']);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /s1\.jsonl holds cells trained on wasm-simd, but this sweep runs on wasm-scalar/);
   const file = join(dir, 's1.jsonl'), kept = readFileSync(file, 'utf8').split('\n').slice(1).join('\n');
   writeFileSync(file, kept);
   const resumed = cli(['sweep', BASE, '--grid', GRID, '--shard', '1/3', '--out', join(dir, 's1'), '--resume']);
