@@ -18,7 +18,8 @@ enum { T_INT, T_REAL, T_CHOICE, T_SEED, T_AUTO, T_MATRIX, T_PRESET };
    a config string applied before the explicit keys, which override it. It is
    expanded by the parser and never stored, so the canonical string of a run
    lists the preset's values key by key: a saved link keeps reproducing the
-   same run even if a preset is changed later. */
+   same run even if a preset is changed later. (A hand-written string that
+   names a preset does follow such a change: change presets with care.) */
 typedef struct {
     const char *name, *config, *help;
 } Preset;
