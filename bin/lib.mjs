@@ -114,3 +114,128 @@ export async function trainNative(config, dataset, report) {
     child.on('close', (code) => (code === 0 && result ? res(result) : rej(Object.assign(new Error(err.trim() || `nlrun exited with ${code}`), { exitCode: code }))));
   });
 }
+
+export const ENGINES = ['wasm-simd', 'wasm-scalar', 'native'];
+
+export function checkEngine(engine) {
+  if (!ENGINES.includes(engine))
+    throw new UsageError(`option --engine: '${engine}' is not allowed; it must be one of ${ENGINES.join(', ')}.`);
+  return engine;
+}
+
+// One run of a normalized config on an engine: the result JSON of `train` (and of
+// every sweep cell, so a cell and `train` of its config give the same bits).
+// nl is the loaded WASM engine (also used to read the config for native).
+export async function trainOne(nl, config, engine, report) {
+  const dataset = nl.configJSON(config).dataset;
+  const result = engine === 'native' ? await trainNative(config, dataset, report) : await trainWasm(nl, config, report);
+  result.engine = engine === 'native' ? 'native' : nl.engine;
+  result.isa = result.isa || nl.isa();
+  const images = result.epochs.length * result.dataset.train;
+  result.wall_seconds = +result.seconds.toFixed(3);
+  delete result.seconds;
+  result.img_per_s = +(images / result.wall_seconds).toFixed(1);
+  if (dataset === 'cifar10') result.note = 'CIFAR-10 test accuracy is on the 1,000 available test images (test_batch 0-999), not the full 10,000.';
+  return result;
+}
+
+// ---- sweep results: one JSONL line per finished cell (sweep writes them, merge reads them)
+
+// The fields of a cell's result that a study needs; the full result (confusion
+// matrices, t-SNE) stays with `train`. Same numbers as `train` of the config.
+export function cellRecord(cell, total, result) {
+  const rec = {
+    config: cell.config, axes: cell.axes, cell: cell.index, cells: total, status: result.status,
+    last_test_acc: result.last_test_acc, best_test_acc: result.best_test_acc, best_epoch: result.best_epoch,
+    noise_rate: result.noise ? result.noise.realised_rate : null, epochs: result.epochs,
+    engine: result.engine, isa: result.isa, wall_seconds: result.wall_seconds,
+  };
+  if (result.message) rec.message = result.message;
+  return rec;
+}
+
+// An input file that is not what it should be: exit 2, with its own hint.
+const badInput = (msg) => Object.assign(new Error(msg), { exitCode: 2 });
+
+function checkRecord(r) {
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return 'not a JSON object';
+  if (typeof r.config !== 'string' || !r.config) return "no 'config' string";
+  if (!r.axes || typeof r.axes !== 'object') return "no 'axes' object";
+  if (r.status !== 'finished' && r.status !== 'diverged') return `status '${r.status}' is neither finished nor diverged`;
+  for (const k of ['last_test_acc', 'best_test_acc']) if (typeof r[k] !== 'number') return `'${k}' is not a number`;
+  if (!Array.isArray(r.epochs)) return "no 'epochs' array";
+  return null;
+}
+
+// The numbers that must agree when two lines hold the same config.
+const outcome = (r) => JSON.stringify([r.status, r.last_test_acc, r.best_test_acc, r.best_epoch, r.noise_rate, r.epochs]);
+
+// Reads sweep JSONL files: each line checked (file:line in the message), identical
+// configs kept once, two different results for one config refused.
+export function readResults(files) {
+  const byConfig = new Map();
+  let duplicates = 0;
+  for (const file of files) {
+    let text;
+    try { text = readFileSync(file, 'utf8'); } catch (e) {
+      throw badInput(`cannot read ${file} (${e.code}). Hint: give the JSONL files written by \`noisylab sweep\`.`);
+    }
+    text.split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      const where = `${file}:${i + 1}`;
+      let r;
+      try { r = JSON.parse(line); } catch (e) {
+        throw badInput(`${where}: not valid JSON (${e.message}). Hint: a line cut short by a killed sweep can be deleted; \`sweep --resume\` runs the cell again.`);
+      }
+      const why = checkRecord(r);
+      if (why) throw badInput(`${where}: ${why}; this is not a line of \`noisylab sweep\`. Hint: merge only the .jsonl files that sweep writes.`);
+      const seen = byConfig.get(r.config);
+      if (!seen) return byConfig.set(r.config, { r, where });
+      if (outcome(seen.r) !== outcome(r))
+        throw badInput(`conflicting results for ${r.config}: ${seen.where} has ${seen.r.status}, last test acc ${seen.r.last_test_acc} (${seen.r.engine}) but ` +
+          `${where} has ${r.status}, last test acc ${r.last_test_acc} (${r.engine}). Hint: the same config gives the same bits only on the same engine and build; merge results of one engine, or drop one of the files.`);
+      duplicates++;
+    });
+  }
+  return { records: [...byConfig.values()].map((v) => v.r), duplicates };
+}
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+// population standard deviation (ddof=0), as the APL paper's np.std
+const std = (xs) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
+const pct = (xs) => (xs.length ? `${(100 * mean(xs)).toFixed(2)} ± ${(100 * std(xs)).toFixed(2)}` : '-');
+
+// The summary: one row per group of cells that differ only in seed; mean ± std of
+// the last and best test accuracy (in %) over the finished cells of the group.
+// failed: cells without a result ({ axes }), counted in their group.
+export function summaryTable(records, failed = []) {
+  const keys = [];
+  for (const r of [...records, ...failed]) for (const k of Object.keys(r.axes)) if (k !== 'seed' && !keys.includes(k)) keys.push(k);
+  const groups = new Map();
+  const group = (r) => {
+    const id = JSON.stringify(keys.map((k) => r.axes[k]));
+    if (!groups.has(id)) groups.set(id, { axes: r.axes, last: [], best: [], diverged: 0, failed: 0 });
+    return groups.get(id);
+  };
+  for (const r of records) {
+    const g = group(r);
+    if (r.status === 'diverged') g.diverged++;
+    else g.last.push(r.last_test_acc), g.best.push(r.best_test_acc);
+  }
+  for (const f of failed) group(f).failed++;
+  const all = [...groups.values()];
+  const extra = ['diverged', 'failed'].filter((c) => all.some((g) => g[c]));
+  const head = [...keys, 'n', 'last test acc %', 'best test acc %', ...extra];
+  const rows = all.map((g) => [...keys.map((k) => (k in g.axes ? String(g.axes[k]) : '-')), String(g.last.length), pct(g.last), pct(g.best), ...extra.map((c) => String(g[c]))]);
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+// One CSV row per cell: its axes, the key results and the canonical config.
+export function csvText(records) {
+  const keys = [];
+  for (const r of records) for (const k of Object.keys(r.axes)) if (!keys.includes(k)) keys.push(k);
+  const cols = ['status', 'last_test_acc', 'best_test_acc', 'best_epoch', 'noise_rate', 'engine', 'wall_seconds', 'config'];
+  const cell = (v) => { const s = v === undefined || v === null ? '' : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  return [[...keys, ...cols].join(','), ...records.map((r) => [...keys.map((k) => r.axes[k]), ...cols.map((c) => r[c])].map(cell).join(','))].join('\n') + '\n';
+}

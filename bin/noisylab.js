@@ -11,7 +11,7 @@ import { NlError } from '../wasm/noisylab.js';
 import { UsageError, root } from './lib.mjs';
 
 const dir = join(root, 'bin', 'commands');
-const ORDER = ['train', 'sweep', 'merge', 'loss', 'datasets', 'download', 'keys'];
+const ORDER = ['train', 'sweep', 'merge', 'presets', 'loss', 'datasets', 'download', 'keys'];
 const names = () => readdirSync(dir).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4))
   .sort((a, b) => ((ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99)) || a.localeCompare(b));
 

@@ -12,6 +12,12 @@
    instead of being silently misread. Any change of a default or of the
    meaning of a key bumps the version.
 
+   Presets: `preset=NAME` applies a named config string (e.g. the APL paper's
+   MNIST protocol) before the other keys, which override it whatever their
+   order. The parser expands it; Config has no preset field, so the canonical
+   string lists the preset's values key by key and a saved link does not
+   depend on what a preset holds later.
+
    Validation: an unknown key, a bad number, a value out of range or a name
    that is not one of the allowed values fails with a message that names the
    key and the allowed values or range (see config_parse).
@@ -77,5 +83,8 @@ int config_to_string(const Config *c, char *buf, size_t cap);
 int config_to_json(const Config *c, char *buf, size_t cap);
 /* The schema as JSON: [{"key","type","default","min","max","choices","help"}...] */
 const char *config_schema_json(void);
+/* The presets as JSON: [{"name","config","help"}...]; config is the preset's own
+   string, without the defaults */
+const char *config_presets_json(void);
 
 #endif

@@ -34,6 +34,7 @@ const char *nl_config_json(const char *s) {
 }
 
 const char *nl_config_schema(void) { return config_schema_json(); }
+const char *nl_config_presets(void) { return config_presets_json(); }
 
 NlRun *nl_run_new(const char *config) {
     Run *r = run_new(config);

@@ -38,6 +38,8 @@ const char *nl_config_normalize(const char *config);
 const char *nl_config_json(const char *config);
 /* the schema of all keys as JSON */
 const char *nl_config_schema(void);
+/* the presets (preset=NAME) as JSON: [{"name","config","help"}...] */
+const char *nl_config_presets(void);
 
 NlRun *nl_run_new(const char *config);
 int nl_run_add_shard(NlRun *r, int split, const uint8_t *bytes, uint32_t len, const char *name);

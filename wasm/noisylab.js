@@ -152,6 +152,8 @@ class Engine {
     return p ? JSON.parse(this.readCString(p)) : this.fail();
   }
   configSchema() { return JSON.parse(this.readCString(this.exports.nl_config_schema())); }
+  // the presets of preset=NAME: [{ name, config, help }]
+  configPresets() { return JSON.parse(this.readCString(this.exports.nl_config_presets())); }
   newRun(config) {
     const h = this.withStrings(this.exports.nl_run_new, [config]);
     if (!h) this.fail();

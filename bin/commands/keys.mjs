@@ -7,6 +7,6 @@ export async function run() {
   const nl = await loadEngine();
   for (const k of nl.configSchema()) {
     const allowed = k.choices ? k.choices.join('|') : `${k.min}..${k.max}`;
-    process.stdout.write(`${k.key.padEnd(12)} default ${String(k.default).padEnd(10)} ${allowed}\n${' '.repeat(13)}${k.help}\n`);
+    process.stdout.write(`${k.key.padEnd(12)} default ${(k.default === '' ? '(none)' : String(k.default)).padEnd(10)} ${allowed}\n${' '.repeat(13)}${k.help}\n`);
   }
 }
