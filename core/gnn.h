@@ -33,7 +33,8 @@
        gat:        dropout(x) -> gat(IN -> heads x hidden, concat) -> ELU -> dropout
                    -> gat(heads*hidden -> K, out_heads heads averaged)
    as in the papers' Cora configurations (dropout = c->dropout on the input of
-   each layer, attention dropout = c->attn_dropout in both GAT layers). The
+   each layer; on the features it draws only for non-zero values, as
+   tkipf/gcn's sparse dropout, attention dropout = c->attn_dropout in both GAT layers). The
    parameters, their gradients and the Adam moments live in the arena of a
    Model (model.h: params | grads | opt_m | opt_v), so optim_step,
    clip_grad_norm, checkpoints and early stopping work on a graph model
@@ -90,8 +91,10 @@ typedef struct {
     GatShape g1, g2;
     /* parameter offsets in the arena (-1 = none); first_end: end of layer 1's weights */
     long w1, w1n, as1, ad1, b1, w2, w2n, as2, ad2, b2, first_end;
-    /* activations: x0 = dropout(x), h1 = layer 1, a1 = act(h1), d1 = dropout(a1), logits */
-    float *x0, *m0, *h1, *a1, *d1, *m1, *logits, *c1, *c2;
+    /* activations: x0 = dropout(x) (in = the input layer 1 read: x0 or x itself),
+       h1 = layer 1, a1 = act(h1), d1 = dropout(a1), logits */
+    const float *in;
+    float *x0, *h1, *a1, *d1, *m1, *logits, *c1, *c2;
     /* gradients and scratch */
     float *dd1, *da1, *dh1, *dlogits, *scratch;
     long c1n, c2n, scratchn;
