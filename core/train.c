@@ -1006,7 +1006,7 @@ static int graph_start(Run *r) {
         if (!r->gfile[k])
             return nl_fail("dataset '%s': ind.%s.%s was not added (a graph run needs all eight "
                            "Planetoid files). Hint: put them in ../shared/datasets/%s/ or set "
-                           "NOISYLAB_GRAPHS to the folder that holds %s/.", c->dataset, c->dataset,
+                           "NOISYLAB_DATA_DIR to the folder that holds %s/.", c->dataset, c->dataset,
                            planetoid_parts[k], c->dataset, c->dataset);
     r->pg = calloc(1, sizeof *r->pg);
     r->gnn = calloc(1, sizeof *r->gnn);
