@@ -37,9 +37,9 @@
        tkipf/gcn (its L2 loss on the first layer's variables); gat decays
        every parameter, as the GAT code (L2 on all trainable variables).
        Either way it is added to the gradient (PyTorch semantics).
-     - The gradient check of the page is not available for graph runs
-       (run_gradcheck_json refuses); tests/c/test_graph.c checks every graph
-       layer and the whole model against finite differences. */
+     - The gradient check (run_gradcheck_json) checks the loss of all
+       training nodes, one entry per parameter tensor ("gcn.weight",
+       "gat.att_src", ... with its layer 1 or 2). */
 #ifndef NL_TRAIN_H
 #define NL_TRAIN_H
 

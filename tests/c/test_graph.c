@@ -596,7 +596,13 @@ static void test_runs(const Files *f) {
         char *ja = dup(run_result_json(a));
         CHECK(!strcmp(ja, run_result_json(b)), "a restored graph run ends bit-identically");
         free(ja);
-        CHECK(run_gradcheck_json(a) == NULL && strstr(nl_error(), "Hint:"), "gradcheck refuses graphs clearly");
+        const char *gc = run_gradcheck_json(a);
+        CHECK(gc && strstr(gc, "\"kind\":\"gat.att_src\""), "gradcheck of a graph run: %s", gc ? gc : nl_error());
+        /* attention gradients here are ~1e-5, below float32 difference noise, so the
+           relative errors mean little; the absolute ones must stay at noise level */
+        double worst_abs = 0;
+        for (const char *p = gc; p && (p = strstr(p, "\"max_abs_err\":")); p++) worst_abs = fmax(worst_abs, atof(p + 14));
+        CHECK(gc && worst_abs < 2e-4, "gradcheck absolute errors at noise level (%g)", worst_abs);
     }
     run_free(a), run_free(b);
     /* error paths */
