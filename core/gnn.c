@@ -9,11 +9,51 @@
 #include "layers.h"
 
 /* ------------------------------------------------------------------------- */
+/* the input projection inp W^T, dense or sparse                              */
+
+void spdense_forward(float *out, const Csr *x, const float *weight, int IN, int OUT) {
+    for (int i = 0; i < x->n; i++) {
+        float *o = out + (long)i * OUT;
+        for (int j = 0; j < OUT; j++) o[j] = 0.0f;
+        for (int k = x->rowptr[i]; k < x->rowptr[i + 1]; k++) {
+            float v = x->val[k];
+            const float *w = weight + x->col[k];
+            if (v == 0.0f) continue; /* a dropped feature */
+            for (int j = 0; j < OUT; j++) o[j] += v * w[(long)j * IN];
+        }
+    }
+}
+
+void spdense_backward(float *dweight, const float *dout, const Csr *x, int IN, int OUT) {
+    for (int i = 0; i < x->n; i++) {
+        const float *d = dout + (long)i * OUT;
+        for (int k = x->rowptr[i]; k < x->rowptr[i + 1]; k++) {
+            float v = x->val[k];
+            float *w = dweight + x->col[k];
+            if (v == 0.0f) continue;
+            for (int j = 0; j < OUT; j++) w[(long)j * IN] += v * d[j];
+        }
+    }
+}
+
+static void project_forward(float *xw, const float *inp, const Csr *sinp, const float *weight, int N,
+                            int IN, int OUT) {
+    if (sinp) spdense_forward(xw, sinp, weight, IN, OUT);
+    else dense_forward(xw, inp, weight, NULL, N, IN, OUT);
+}
+
+static void project_backward(float *dinp, float *dweight, const float *dxw, const float *inp,
+                             const Csr *sinp, const float *weight, int N, int IN, int OUT) {
+    if (sinp) spdense_backward(dweight, dxw, sinp, IN, OUT); /* a sparse input has no gradient */
+    else dense_backward(dinp, dweight, NULL, dxw, inp, weight, N, IN, OUT);
+}
+
+/* ------------------------------------------------------------------------- */
 /* gcn                                                                        */
 
-void gcn_forward(float *out, float *xw, const Csr *a, const float *inp, const float *weight,
-                 const float *bias, int N, int IN, int OUT) {
-    dense_forward(xw, inp, weight, NULL, N, IN, OUT);
+void gcn_forward(float *out, float *xw, const Csr *a, const float *inp, const Csr *sinp,
+                 const float *weight, const float *bias, int N, int IN, int OUT) {
+    project_forward(xw, inp, sinp, weight, N, IN, OUT);
     for (long i = 0; i < (long)N * OUT; i++) out[i] = 0.0f;
     spmm(0, a, NULL, xw, OUT, out, OUT, OUT);
     for (int i = 0; i < N; i++)
@@ -21,11 +61,12 @@ void gcn_forward(float *out, float *xw, const Csr *a, const float *inp, const fl
 }
 
 void gcn_backward(float *dinp, float *dweight, float *dbias, float *dxw, const float *dout,
-                  const Csr *a, const float *inp, const float *weight, int N, int IN, int OUT) {
+                  const Csr *a, const float *inp, const Csr *sinp, const float *weight, int N, int IN,
+                  int OUT) {
     /* out = A xw + b: dxw = A^T dout, then the dense backward of xw = inp W^T */
     memset(dxw, 0, sizeof(float) * (size_t)N * OUT);
     spmm(1, a, NULL, dout, OUT, dxw, OUT, OUT);
-    dense_backward(dinp, dweight, NULL, dxw, inp, weight, N, IN, OUT);
+    project_backward(dinp, dweight, dxw, inp, sinp, weight, N, IN, OUT);
     if (dbias)
         for (int i = 0; i < N; i++)
             for (int j = 0; j < OUT; j++) dbias[j] += dout[(long)i * OUT + j];
@@ -34,21 +75,26 @@ void gcn_backward(float *dinp, float *dweight, float *dbias, float *dxw, const f
 /* ------------------------------------------------------------------------- */
 /* sage                                                                       */
 
-void sage_forward(float *out, float *xn, const Csr *m, const float *inp, const float *wself,
-                  const float *wneigh, const float *bias, int N, int IN, int OUT) {
+void sage_forward(float *out, float *xn, const Csr *m, const float *inp, const Csr *sinp,
+                  const float *wself, const float *wneigh, const float *bias, int N, int IN, int OUT) {
     /* mean of the neighbours' projections = projection of their mean (linear) */
-    dense_forward(xn, inp, wneigh, NULL, N, IN, OUT);
-    dense_forward(out, inp, wself, bias, N, IN, OUT);
+    project_forward(xn, inp, sinp, wneigh, N, IN, OUT);
+    project_forward(out, inp, sinp, wself, N, IN, OUT);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < OUT; j++) out[(long)i * OUT + j] += bias[j];
     spmm(0, m, NULL, xn, OUT, out, OUT, OUT);
 }
 
 void sage_backward(float *dinp, float *dwself, float *dwneigh, float *dbias, float *dxn,
-                   const float *dout, const Csr *m, const float *inp, const float *wself,
-                   const float *wneigh, int N, int IN, int OUT) {
+                   const float *dout, const Csr *m, const float *inp, const Csr *sinp,
+                   const float *wself, const float *wneigh, int N, int IN, int OUT) {
     memset(dxn, 0, sizeof(float) * (size_t)N * OUT);
     spmm(1, m, NULL, dout, OUT, dxn, OUT, OUT);
-    dense_backward(dinp, dwneigh, NULL, dxn, inp, wneigh, N, IN, OUT);
-    dense_backward(dinp, dwself, dbias, dout, inp, wself, N, IN, OUT);
+    project_backward(dinp, dwneigh, dxn, inp, sinp, wneigh, N, IN, OUT);
+    project_backward(dinp, dwself, dout, inp, sinp, wself, N, IN, OUT);
+    if (dbias)
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < OUT; j++) dbias[j] += dout[(long)i * OUT + j];
 }
 
 /* ------------------------------------------------------------------------- */
@@ -68,7 +114,8 @@ long gat_scratch_size(const GatShape *s, long nnz) {
     return nhf + (s->concat ? 0 : nhf) + 2 * s->H * nnz + 2L * s->N * s->H;
 }
 
-void gat_forward(float *out, float *cache, const Csr *a, const float *inp, const float *weight,
+void gat_forward(float *out, float *cache, const Csr *a, const float *inp, const Csr *sinp,
+                 const float *weight,
                  const float *att_src, const float *att_dst, const float *bias, const GatShape *s,
                  int train, Rng *rng) {
     int N = s->N, H = s->H, F = s->F, HF = H * F;
@@ -76,7 +123,7 @@ void gat_forward(float *out, float *cache, const Csr *a, const float *inp, const
     float *wh = cache, *ssrc = wh + nhf, *sdst = ssrc + (long)N * H;
     float *alpha = sdst + (long)N * H, *mask = alpha + H * E, *beta = mask + H * E;
     float *agg = s->concat ? out : beta + H * E;
-    dense_forward(wh, inp, weight, NULL, N, s->IN, HF);
+    project_forward(wh, inp, sinp, weight, N, s->IN, HF);
     /* each node's two attention scores per head: a_src . wh_i and a_dst . wh_i */
     for (int i = 0; i < N; i++)
         for (int h = 0; h < H; h++) {
@@ -120,8 +167,8 @@ void gat_forward(float *out, float *cache, const Csr *a, const float *inp, const
 
 void gat_backward(float *dinp, float *dweight, float *datt_src, float *datt_dst, float *dbias,
                   float *scratch, const float *dout, const float *cache, const Csr *a,
-                  const float *inp, const float *weight, const float *att_src, const float *att_dst,
-                  const GatShape *s) {
+                  const float *inp, const Csr *sinp, const float *weight, const float *att_src,
+                  const float *att_dst, const GatShape *s) {
     int N = s->N, H = s->H, F = s->F, HF = H * F, OUTW = s->concat ? HF : F;
     long E = a->nnz, nhf = (long)N * HF;
     const float *wh = cache, *ssrc = wh + nhf, *sdst = ssrc + (long)N * H;
@@ -185,7 +232,7 @@ void gat_backward(float *dinp, float *dweight, float *datt_src, float *datt_dst,
                 dx[f] += gs * att_src[h * F + f] + gd * att_dst[h * F + f];
             }
         }
-    dense_backward(dinp, dweight, NULL, dwh, inp, weight, N, s->IN, HF);
+    project_backward(dinp, dweight, dwh, inp, sinp, weight, N, s->IN, HF);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -262,7 +309,24 @@ int gnn_build(Gnn *g, Model *mdl, const Config *c, int N, const int *src, const 
     return 0;
 }
 
-void gnn_free(Gnn *g) { csr_free(&g->adj); }
+void gnn_free(Gnn *g) {
+    csr_free(&g->adj);
+    csr_free(&g->xs);
+    free(g->xval);
+    g->xval = NULL;
+}
+
+int gnn_set_sparse_input(Gnn *g, const float *x) {
+    if (csr_from_dense(&g->xs, x, g->N, g->IN) < 0) return -1;
+    free(g->xval);
+    g->xval = malloc(sizeof(float) * (size_t)(g->xs.nnz > 0 ? g->xs.nnz : 1));
+    if (!g->xval) {
+        csr_free(&g->xs);
+        return nl_fail("out of memory for the sparse features. Hint: free some memory.");
+    }
+    memcpy(g->xval, g->xs.val, sizeof(float) * (size_t)g->xs.nnz);
+    return 0;
+}
 
 /* Glorot-uniform: U(-r, r), r = sqrt(6 / (fan_in + fan_out)) */
 static void glorot(float *w, long n, int fan_in, int fan_out, Rng *rng) {
@@ -297,7 +361,15 @@ void gnn_init(Gnn *g, Model *mdl, Rng *rng) {
    so no mask is kept. In eval mode (or p = 0) layer 1 reads x itself. */
 static const float *feature_dropout(Gnn *g, const float *x, int train, Rng *rng) {
     long n = (long)g->N * g->IN;
-    if (!train || g->p <= 0.0f || !rng) return x;
+    int drop = train && g->p > 0.0f && rng;
+    if (g->xs.n) {
+        /* sparse input: the same draws (one per non-zero, in row-major order) on the values */
+        const float scale = g->p < 1.0f ? 1.0f / (1.0f - g->p) : 0.0f;
+        for (long k = 0; k < g->xs.nnz; k++)
+            g->xs.val[k] = !drop ? g->xval[k] : rng_uniform(rng) >= g->p ? g->xval[k] * scale : 0.0f;
+        return NULL;
+    }
+    if (!drop) return x;
     const float scale = g->p < 1.0f ? 1.0f / (1.0f - g->p) : 0.0f;
     for (long i = 0; i < n; i++) g->x0[i] = x[i] != 0.0f && rng_uniform(rng) >= g->p ? x[i] * scale : 0.0f;
     return g->x0;
@@ -308,15 +380,16 @@ float *gnn_forward(Gnn *g, Model *mdl, const float *x, int train, Rng *rng) {
     int N = g->N, IN = g->IN, H1 = g->H1, K = g->K;
     long nh = (long)N * H1;
     const float *x0 = g->in = feature_dropout(g, x, train, rng);
+    const Csr *xs = g->sin = g->xs.n ? &g->xs : NULL;
     switch (g->kind) {
     case GNN_GCN:
-        gcn_forward(g->h1, g->c1, &g->adj, x0, p + g->w1, p + g->b1, N, IN, H1);
+        gcn_forward(g->h1, g->c1, &g->adj, x0, xs, p + g->w1, p + g->b1, N, IN, H1);
         break;
     case GNN_SAGE:
-        sage_forward(g->h1, g->c1, &g->adj, x0, p + g->w1, p + g->w1n, p + g->b1, N, IN, H1);
+        sage_forward(g->h1, g->c1, &g->adj, x0, xs, p + g->w1, p + g->w1n, p + g->b1, N, IN, H1);
         break;
     default:
-        gat_forward(g->h1, g->c1, &g->adj, x0, p + g->w1, p + g->as1, p + g->ad1, p + g->b1,
+        gat_forward(g->h1, g->c1, &g->adj, x0, xs, p + g->w1, p + g->as1, p + g->ad1, p + g->b1,
                     &g->g1, train, rng);
     }
     if (g->kind == GNN_GAT) elu_forward(g->a1, g->h1, nh);
@@ -324,13 +397,13 @@ float *gnn_forward(Gnn *g, Model *mdl, const float *x, int train, Rng *rng) {
     dropout_forward(g->d1, g->m1, g->a1, nh, g->p, train, rng);
     switch (g->kind) {
     case GNN_GCN:
-        gcn_forward(g->logits, g->c2, &g->adj, g->d1, p + g->w2, p + g->b2, N, H1, K);
+        gcn_forward(g->logits, g->c2, &g->adj, g->d1, NULL, p + g->w2, p + g->b2, N, H1, K);
         break;
     case GNN_SAGE:
-        sage_forward(g->logits, g->c2, &g->adj, g->d1, p + g->w2, p + g->w2n, p + g->b2, N, H1, K);
+        sage_forward(g->logits, g->c2, &g->adj, g->d1, NULL, p + g->w2, p + g->w2n, p + g->b2, N, H1, K);
         break;
     default:
-        gat_forward(g->logits, g->c2, &g->adj, g->d1, p + g->w2, p + g->as2, p + g->ad2, p + g->b2,
+        gat_forward(g->logits, g->c2, &g->adj, g->d1, NULL, p + g->w2, p + g->as2, p + g->ad2, p + g->b2,
                     &g->g2, train, rng);
     }
     return g->logits;
@@ -344,15 +417,15 @@ void gnn_backward(Gnn *g, Model *mdl) {
     memset(g->dd1, 0, sizeof(float) * 3 * (size_t)nh); /* dd1, da1, dh1 */
     switch (g->kind) {
     case GNN_GCN:
-        gcn_backward(g->dd1, d + g->w2, d + g->b2, g->scratch, g->dlogits, &g->adj, g->d1, p + g->w2, N, H1, K);
+        gcn_backward(g->dd1, d + g->w2, d + g->b2, g->scratch, g->dlogits, &g->adj, g->d1, NULL, p + g->w2, N, H1, K);
         break;
     case GNN_SAGE:
         sage_backward(g->dd1, d + g->w2, d + g->w2n, d + g->b2, g->scratch, g->dlogits, &g->adj, g->d1,
-                      p + g->w2, p + g->w2n, N, H1, K);
+                      NULL, p + g->w2, p + g->w2n, N, H1, K);
         break;
     default:
         gat_backward(g->dd1, d + g->w2, d + g->as2, d + g->ad2, d + g->b2, g->scratch, g->dlogits, g->c2,
-                     &g->adj, g->d1, p + g->w2, p + g->as2, p + g->ad2, &g->g2);
+                     &g->adj, g->d1, NULL, p + g->w2, p + g->as2, p + g->ad2, &g->g2);
     }
     dropout_backward(g->da1, g->dd1, g->m1, nh);
     if (g->kind == GNN_GAT) elu_backward(g->dh1, g->da1, g->h1, nh);
@@ -360,15 +433,15 @@ void gnn_backward(Gnn *g, Model *mdl) {
     /* the input features need no gradient: dinp = NULL */
     switch (g->kind) {
     case GNN_GCN:
-        gcn_backward(NULL, d + g->w1, d + g->b1, g->scratch, g->dh1, &g->adj, g->in, p + g->w1, N, IN, H1);
+        gcn_backward(NULL, d + g->w1, d + g->b1, g->scratch, g->dh1, &g->adj, g->in, g->sin, p + g->w1, N, IN, H1);
         break;
     case GNN_SAGE:
         sage_backward(NULL, d + g->w1, d + g->w1n, d + g->b1, g->scratch, g->dh1, &g->adj, g->in,
-                      p + g->w1, p + g->w1n, N, IN, H1);
+                      g->sin, p + g->w1, p + g->w1n, N, IN, H1);
         break;
     default:
         gat_backward(NULL, d + g->w1, d + g->as1, d + g->ad1, d + g->b1, g->scratch, g->dh1, g->c1,
-                     &g->adj, g->in, p + g->w1, p + g->as1, p + g->ad1, &g->g1);
+                     &g->adj, g->in, g->sin, p + g->w1, p + g->as1, p + g->ad1, &g->g1);
     }
 }
 

@@ -50,18 +50,28 @@
 #include "model.h"
 #include "rng.h"
 
+/* ---- the input projection of every layer, inp W^T. A layer's input is dense
+   (inp, N x IN) or, when sinp is not NULL, a sparse matrix (N rows, IN
+   columns; inp is then ignored and no dinp is computed): the first layer
+   reads the bag-of-words features in CSR form, about 1% non-zero, so the
+   projection costs nnz x OUT instead of N x IN x OUT. Entries whose value is
+   0 (dropped out) are skipped. spdense_backward accumulates dweight. */
+void spdense_forward(float *out, const Csr *x, const float *weight, int IN, int OUT);
+void spdense_backward(float *dweight, const float *dout, const Csr *x, int IN, int OUT);
+
 /* ---- gcn */
-void gcn_forward(float *out, float *xw, const Csr *a, const float *inp, const float *weight,
-                 const float *bias, int N, int IN, int OUT);
+void gcn_forward(float *out, float *xw, const Csr *a, const float *inp, const Csr *sinp,
+                 const float *weight, const float *bias, int N, int IN, int OUT);
 void gcn_backward(float *dinp, float *dweight, float *dbias, float *dxw, const float *dout,
-                  const Csr *a, const float *inp, const float *weight, int N, int IN, int OUT);
+                  const Csr *a, const float *inp, const Csr *sinp, const float *weight, int N, int IN,
+                  int OUT);
 
 /* ---- sage (mean) */
-void sage_forward(float *out, float *xn, const Csr *m, const float *inp, const float *wself,
-                  const float *wneigh, const float *bias, int N, int IN, int OUT);
+void sage_forward(float *out, float *xn, const Csr *m, const float *inp, const Csr *sinp,
+                  const float *wself, const float *wneigh, const float *bias, int N, int IN, int OUT);
 void sage_backward(float *dinp, float *dwself, float *dwneigh, float *dbias, float *dxn,
-                   const float *dout, const Csr *m, const float *inp, const float *wself,
-                   const float *wneigh, int N, int IN, int OUT);
+                   const float *dout, const Csr *m, const float *inp, const Csr *sinp,
+                   const float *wself, const float *wneigh, int N, int IN, int OUT);
 
 /* ---- gat */
 typedef struct {
@@ -73,13 +83,13 @@ typedef struct {
 long gat_cache_size(const GatShape *s, long nnz);
 long gat_scratch_size(const GatShape *s, long nnz);
 /* train = 1 with rng applies the attention dropout; otherwise beta = alpha */
-void gat_forward(float *out, float *cache, const Csr *a, const float *inp, const float *weight,
-                 const float *att_src, const float *att_dst, const float *bias, const GatShape *s,
-                 int train, Rng *rng);
+void gat_forward(float *out, float *cache, const Csr *a, const float *inp, const Csr *sinp,
+                 const float *weight, const float *att_src, const float *att_dst, const float *bias,
+                 const GatShape *s, int train, Rng *rng);
 void gat_backward(float *dinp, float *dweight, float *datt_src, float *datt_dst, float *dbias,
                   float *scratch, const float *dout, const float *cache, const Csr *a,
-                  const float *inp, const float *weight, const float *att_src, const float *att_dst,
-                  const GatShape *s);
+                  const float *inp, const Csr *sinp, const float *weight, const float *att_src,
+                  const float *att_dst, const GatShape *s);
 
 /* ---- the two-layer models */
 enum { GNN_GCN, GNN_SAGE, GNN_GAT };
@@ -94,6 +104,9 @@ typedef struct {
     /* activations: x0 = dropout(x) (in = the input layer 1 read: x0 or x itself),
        h1 = layer 1, a1 = act(h1), d1 = dropout(a1), logits */
     const float *in;
+    const Csr *sin;  /* the sparse input of layer 1, or NULL */
+    Csr xs;          /* the features in CSR form (gnn_set_sparse_input); xs.val = after dropout */
+    float *xval;     /* the features' original non-zero values */
     float *x0, *h1, *a1, *d1, *m1, *logits, *c1, *c2;
     /* gradients and scratch */
     float *dd1, *da1, *dh1, *dlogits, *scratch;
@@ -107,6 +120,10 @@ typedef struct {
 int gnn_build(Gnn *g, Model *mdl, const Config *c, int N, const int *src, const int *dst, long m,
               int IN, int K);
 void gnn_free(Gnn *g);
+/* Keeps the features x (N x IN) as a sparse matrix: from then on layer 1
+   reads that (x passed to gnn_forward is ignored), with the same results up
+   to float rounding and the same dropout draws. Returns 0 or -1. */
+int gnn_set_sparse_input(Gnn *g, const float *x);
 void gnn_init(Gnn *g, Model *mdl, Rng *rng);
 /* x: (N, IN). Returns the logits (N, K), valid until the next forward. */
 float *gnn_forward(Gnn *g, Model *mdl, const float *x, int train, Rng *rng);

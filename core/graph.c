@@ -68,6 +68,28 @@ int csr_from_edges(Csr *a, int n, const int *src, const int *dst, long m, int un
     return 0;
 }
 
+int csr_from_dense(Csr *a, const float *x, int rows, int cols) {
+    memset(a, 0, sizeof *a);
+    long nnz = 0;
+    for (long i = 0; i < (long)rows * cols; i++) nnz += x[i] != 0.0f;
+    a->n = rows, a->nnz = nnz;
+    a->rowptr = malloc(sizeof(int) * ((size_t)rows + 1));
+    a->col = malloc(sizeof(int) * (size_t)(nnz > 0 ? nnz : 1));
+    a->val = malloc(sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
+    if (!a->rowptr || !a->col || !a->val) {
+        csr_free(a);
+        return nl_fail("out of memory for a sparse %d x %d matrix. Hint: free some memory.", rows, cols);
+    }
+    long k = 0;
+    for (int i = 0; i < rows; i++) {
+        a->rowptr[i] = (int)k;
+        for (int j = 0; j < cols; j++)
+            if (x[(long)i * cols + j] != 0.0f) a->col[k] = j, a->val[k++] = x[(long)i * cols + j];
+    }
+    a->rowptr[rows] = (int)k;
+    return 0;
+}
+
 void csr_free(Csr *a) {
     free(a->rowptr), free(a->col), free(a->val);
     memset(a, 0, sizeof *a);

@@ -49,6 +49,9 @@ typedef struct {
     float *val;  /* nnz */
 } Csr;
 
+/* A Csr may also be rectangular: csr_from_dense keeps the non-zero entries
+   of a dense rows x cols matrix (columns then index features, not nodes). */
+int csr_from_dense(Csr *a, const float *x, int rows, int cols);
 /* Returns 0, or -1 with an error (a node id outside [0, n), out of memory). */
 int csr_from_edges(Csr *a, int n, const int *src, const int *dst, long m, int undirected,
                    int self_loops);

@@ -1030,6 +1030,8 @@ static int graph_start(Run *r) {
     /* the same order as images: imbalance, then noise (unlabelled nodes are in no subset) */
     if (apply_imbalance(r) < 0 || apply_noise(r) < 0) return -1;
     if (gnn_build(r->gnn, &r->model, c, N, g->src, g->dst, g->m, g->F, K) < 0) return -1;
+    /* the bag-of-words features are ~1% non-zero: layer 1 reads them sparse */
+    if (gnn_set_sparse_input(r->gnn, g->x) < 0) return -1;
     Rng init;
     rng_init(&init, (uint64_t)c->seed, STREAM_INIT);
     gnn_init(r->gnn, &r->model, &init);

@@ -188,9 +188,9 @@ typedef struct {
 static void lay_forward(Lay *l) {
     Rng m = l->mask;
     switch (l->kind) {
-    case 0: gcn_forward(l->out, l->cache, l->a, l->inp, l->w, l->b, l->N, l->IN, l->OUT); break;
-    case 1: sage_forward(l->out, l->cache, l->a, l->inp, l->w, l->w2, l->b, l->N, l->IN, l->OUT); break;
-    case 2: gat_forward(l->out, l->cache, l->a, l->inp, l->w, l->as, l->ad, l->b, &l->gs, 1, &m); break;
+    case 0: gcn_forward(l->out, l->cache, l->a, l->inp, NULL, l->w, l->b, l->N, l->IN, l->OUT); break;
+    case 1: sage_forward(l->out, l->cache, l->a, l->inp, NULL, l->w, l->w2, l->b, l->N, l->IN, l->OUT); break;
+    case 2: gat_forward(l->out, l->cache, l->a, l->inp, NULL, l->w, l->as, l->ad, l->b, &l->gs, 1, &m); break;
     default: elu_forward(l->out, l->inp, l->nout);
     }
 }
@@ -267,11 +267,11 @@ static void test_layer_grads(void) {
         for (int rep = 0; rep < 2; rep++) {
             lay_forward(&l);
             switch (kind) {
-            case 0: gcn_backward(dinp, dw, db, scratch, r, l.a, l.inp, l.w, N, IN, OUT); break;
-            case 1: sage_backward(dinp, dw, dw2, db, scratch, r, l.a, l.inp, l.w, l.w2, N, IN, OUT); break;
+            case 0: gcn_backward(dinp, dw, db, scratch, r, l.a, l.inp, NULL, l.w, N, IN, OUT); break;
+            case 1: sage_backward(dinp, dw, dw2, db, scratch, r, l.a, l.inp, NULL, l.w, l.w2, N, IN, OUT); break;
             case 3: elu_backward(dinp, r, l.inp, l.nout); break;
             default:
-                gat_backward(dinp, dw, das, dad, db, scratch, r, l.cache, l.a, l.inp, l.w, l.as, l.ad, &l.gs);
+                gat_backward(dinp, dw, das, dad, db, scratch, r, l.cache, l.a, l.inp, NULL, l.w, l.as, l.ad, &l.gs);
             }
         }
         const char *names[] = {"gcn", "sage", "gat concat", "elu", "gat mean+attn dropout"};
@@ -350,6 +350,26 @@ static void test_model_grads(void) {
         }
         /* ReLU kinks may be crossed by a step: the whole-model bound is looser */
         CHECK(worst < 5e-2, "model %s: max relative gradient error %.3g", models[mi], worst);
+        /* the sparse input path: the same logits and gradients as the dense one,
+           and with dropout the same masks (the draws go to the non-zeros in order) */
+        float *dense_logits = malloc(sizeof(float) * (size_t)N * K), *dense_grads = malloc(sizeof(float) * (size_t)m.nparams);
+        Rng d1;
+        rng_init(&d1, 5, STREAM_DROPOUT);
+        g.p = 0.5f;
+        memcpy(dense_logits, gnn_forward(&g, &m, x, 1, &d1), sizeof(float) * (size_t)N * K);
+        memset(m.grads, 0, sizeof(float) * (size_t)m.nparams);
+        gnn_backward(&g, &m);
+        memcpy(dense_grads, m.grads, sizeof(float) * (size_t)m.nparams);
+        CHECK(gnn_set_sparse_input(&g, x) == 0 && g.xs.nnz == (long)N * IN, "sparse input: %s", nl_error());
+        rng_init(&d1, 5, STREAM_DROPOUT);
+        const float *zs = gnn_forward(&g, &m, NULL, 1, &d1);
+        memset(m.grads, 0, sizeof(float) * (size_t)m.nparams);
+        gnn_backward(&g, &m);
+        double dl = 0, dg = 0;
+        for (long i = 0; i < (long)N * K; i++) dl = fmax(dl, fabs(zs[i] - dense_logits[i]) / (1 + fabs(dense_logits[i])));
+        for (long k = 0; k < m.nparams; k++) dg = fmax(dg, fabs(m.grads[k] - dense_grads[k]) / (1 + fabs(dense_grads[k])));
+        CHECK(dl < 1e-5 && dg < 1e-4, "model %s: sparse vs dense input: logits %g, grads %g", models[mi], dl, dg);
+        free(dense_logits), free(dense_grads);
         gnn_free(&g);
         model_free(&m);
     }
