@@ -291,18 +291,19 @@ int gnn_build(Gnn *g, Model *mdl, const Config *c, int N, const int *src, const 
     mdl->mem = calloc((size_t)(4 * n), sizeof(float));
     long nx = (long)N * IN, nh = (long)N * H1, nk = (long)N * K;
     /* one allocation for activations, caches, gradients and scratch */
-    long total = nx + 7 * nh + 2 * nk + g->c1n + g->c2n + g->scratchn;
+    long total = 7 * nh + 2 * nk + g->c1n + g->c2n + g->scratchn;
     float *act = calloc((size_t)total, sizeof(float));
     mdl->acts = act;
-    if (!mdl->mem || !act) {
+    /* the dropped-out dense input: its own allocation, freed by gnn_set_sparse_input */
+    g->x0 = malloc(sizeof(float) * (size_t)(nx > 0 ? nx : 1));
+    if (!mdl->mem || !act || !g->x0) {
         gnn_free(g), model_free(mdl);
         return nl_fail("out of memory for model '%s' on %d nodes x %d features (%.0f MB). "
                        "Hint: lower hidden or heads.", c->model, N, IN, total * 4.0 / 1e6);
     }
     mdl->params = mdl->mem, mdl->grads = mdl->params + n;
     mdl->opt_m = mdl->grads + n, mdl->opt_v = mdl->opt_m + n, mdl->buffers = mdl->opt_v + n;
-    g->x0 = act;
-    g->h1 = g->x0 + nx, g->a1 = g->h1 + nh, g->d1 = g->a1 + nh, g->m1 = g->d1 + nh;
+    g->h1 = act, g->a1 = g->h1 + nh, g->d1 = g->a1 + nh, g->m1 = g->d1 + nh;
     g->dd1 = g->m1 + nh, g->da1 = g->dd1 + nh, g->dh1 = g->da1 + nh;
     g->logits = g->dh1 + nh, g->dlogits = g->logits + nk;
     g->c1 = g->dlogits + nk, g->c2 = g->c1 + g->c1n, g->scratch = g->c2 + g->c2n;
@@ -310,6 +311,8 @@ int gnn_build(Gnn *g, Model *mdl, const Config *c, int N, const int *src, const 
 }
 
 void gnn_free(Gnn *g) {
+    free(g->x0);
+    g->x0 = NULL;
     csr_free(&g->adj);
     csr_free(&g->xs);
     free(g->xval);
@@ -325,6 +328,8 @@ int gnn_set_sparse_input(Gnn *g, const float *x) {
         return nl_fail("out of memory for the sparse features. Hint: free some memory.");
     }
     memcpy(g->xval, g->xs.val, sizeof(float) * (size_t)g->xs.nnz);
+    free(g->x0); /* the dense path is not used any more */
+    g->x0 = NULL;
     return 0;
 }
 

@@ -122,7 +122,8 @@ int gnn_build(Gnn *g, Model *mdl, const Config *c, int N, const int *src, const 
 void gnn_free(Gnn *g);
 /* Keeps the features x (N x IN) as a sparse matrix: from then on layer 1
    reads that (x passed to gnn_forward is ignored), with the same results up
-   to float rounding and the same dropout draws. Returns 0 or -1. */
+   to float rounding and the same dropout draws; the dense x is not read
+   again and may be freed. Returns 0 or -1. */
 int gnn_set_sparse_input(Gnn *g, const float *x);
 void gnn_init(Gnn *g, Model *mdl, Rng *rng);
 /* x: (N, IN). Returns the logits (N, K), valid until the next forward. */

@@ -1032,6 +1032,7 @@ static int graph_start(Run *r) {
     if (gnn_build(r->gnn, &r->model, c, N, g->src, g->dst, g->m, g->F, K) < 0) return -1;
     /* the bag-of-words features are ~1% non-zero: layer 1 reads them sparse */
     if (gnn_set_sparse_input(r->gnn, g->x) < 0) return -1;
+    free(g->x), g->x = NULL; /* N x F floats (49 MB for Citeseer) that nothing reads any more */
     Rng init;
     rng_init(&init, (uint64_t)c->seed, STREAM_INIT);
     gnn_init(r->gnn, &r->model, &init);
