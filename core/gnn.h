@@ -5,10 +5,11 @@
    (+=) into dinp, dweight, dbias (NULL = not needed), nothing allocates.
    Node features are row-major (N, IN); weights use the PyTorch layout
    (OUT, IN), so each layer's dense part is dense_forward/dense_backward (one
-   sgemm) and its graph part is spmm (graph.h).
+   sgemm; spdense below for a sparse input) and its graph part is spmm (graph.h).
 
    gcn   (Kipf & Welling 2017)
          out = A (inp W^T) + bias, A = D^-1/2 (A+I) D^-1/2 (csr_norm_sym).
+         With a bias, as PyG's GCNConv (tkipf/gcn's layers default to none).
          The product with W comes first: OUT is smaller than IN, so the sparse
          product moves OUT-wide rows. cache xw (N, OUT); scratch dxw (N, OUT).
    sage  (Hamilton et al. 2017, mean aggregator, PyG SAGEConv form)
@@ -32,9 +33,10 @@
        gcn, sage:  dropout(x) -> layer(IN -> hidden) -> ReLU -> dropout -> layer(hidden -> K)
        gat:        dropout(x) -> gat(IN -> heads x hidden, concat) -> ELU -> dropout
                    -> gat(heads*hidden -> K, out_heads heads averaged)
-   as in the papers' Cora configurations (dropout = c->dropout on the input of
-   each layer; on the features it draws only for non-zero values, as
-   tkipf/gcn's sparse dropout, attention dropout = c->attn_dropout in both GAT layers). The
+   as in the papers' Cora configurations: dropout = c->dropout on the input of
+   each layer (on the features it draws only for the non-zero values, as
+   tkipf/gcn's sparse dropout), attention dropout = c->attn_dropout in both GAT
+   layers. The
    parameters, their gradients and the Adam moments live in the arena of a
    Model (model.h: params | grads | opt_m | opt_v), so optim_step,
    clip_grad_norm, checkpoints and early stopping work on a graph model
