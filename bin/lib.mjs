@@ -2,7 +2,7 @@
 // running one training job on the WASM engine or the native driver.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STATUS } from '../wasm/noisylab.js';
 
@@ -61,8 +61,25 @@ export function makeReporter(quiet) {
   };
 }
 
+// Graph datasets are not prepared: the core reads the eight raw Planetoid files
+// (ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}, a few hundred KB) straight
+// from the source folder, ../shared/datasets/<name> or $NOISYLAB_DATA_DIR/<name>.
+export const GRAPH_DATASETS = ['cora', 'citeseer'];
+export const GRAPH_PARTS = ['x', 'y', 'tx', 'ty', 'allx', 'ally', 'graph', 'test.index'];
+export const graphSourceDir = () => process.env.NOISYLAB_DATA_DIR || join(root, '..', 'shared', 'datasets');
+
+export function graphPaths(dataset) {
+  const dir = join(graphSourceDir(), dataset);
+  const paths = GRAPH_PARTS.map((p) => join(dir, `ind.${dataset}.${p}`));
+  for (const p of paths)
+    if (!existsSync(p))
+      throw new Error(`dataset '${dataset}' is not available: ${p} is missing. Hint: copy the eight Planetoid files ind.${dataset}.{${GRAPH_PARTS.join(',')}} (kimiyoung/planetoid or tkipf/gcn, data/) into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${dataset}/.`);
+  return paths;
+}
+
 export function shardPaths(dataset) {
   if (dataset === 'synth') return null;
+  if (GRAPH_DATASETS.includes(dataset)) return graphPaths(dataset);
   const dir = join(datasetsDir(), dataset);
   const paths = [join(dir, 'train.shard'), join(dir, 'test.shard')];
   for (const p of paths)
@@ -76,7 +93,9 @@ export async function trainWasm(nl, config, report) {
   try {
     const { dataset } = nl.configJSON(config);
     const paths = shardPaths(dataset);
-    if (paths) paths.forEach((p, split) => run.addShard(split, readFileSync(p), `${dataset}/${split ? 'test' : 'train'}.shard`));
+    // graphs: every file goes to split 0 under its own name (the core tells them apart by name)
+    const graph = GRAPH_DATASETS.includes(dataset);
+    if (paths) paths.forEach((p, split) => run.addShard(graph ? 0 : split, readFileSync(p), graph ? basename(p) : `${dataset}/${split ? 'test' : 'train'}.shard`));
     const t0 = performance.now();
     run.start();
     while (!run.finished) {

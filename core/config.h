@@ -45,6 +45,8 @@ typedef struct {
     int depth, width;
     char act[CONFIG_NAME_LEN];
     double mult, dropout;
+    int hidden, heads, out_heads; /* graph models (gnn.h) */
+    double attn_dropout;
     char init[CONFIG_NAME_LEN];
     double bn_momentum;
     /* loss; NAN in alpha, beta, q, gamma means "auto": the APL default for the

@@ -562,6 +562,15 @@ void leaky_relu_backward(float *dinp, const float *dout, const float *inp, long 
     for (long i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : slope * dout[i];
 }
 
+void elu_forward(float *out, const float *inp, long n) {
+    for (long i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : expm1f(inp[i]);
+}
+
+void elu_backward(float *dinp, const float *dout, const float *inp, long n) {
+    /* d/dx (exp(x) - 1) = exp(x) */
+    for (long i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : dout[i] * expf(inp[i]);
+}
+
 void sigmoid_forward(float *out, const float *inp, long n) {
     /* exp of a non-positive number only: no overflow for large |x| */
     for (long i = 0; i < n; i++) {

@@ -75,6 +75,9 @@ void sigmoid_forward(float *out, const float *inp, long n);
 void sigmoid_backward(float *dinp, const float *dout, const float *out, long n);
 void tanh_forward(float *out, const float *inp, long n);
 void tanh_backward(float *dinp, const float *dout, const float *out, long n);
+/* ELU with alpha = 1: x for x > 0, exp(x) - 1 otherwise (GAT's hidden activation) */
+void elu_forward(float *out, const float *inp, long n);
+void elu_backward(float *dinp, const float *dout, const float *inp, long n);
 /* exact GELU, x * Phi(x) with erf, as PyTorch's default */
 void gelu_forward(float *out, const float *inp, long n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, long n);

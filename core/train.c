@@ -13,6 +13,12 @@
 static int jprintf(Run *r, size_t *n, const char *fmt, ...) NL_PRINTF(3, 4);
 static int finish_run(Run *r);
 static void fit_centroids(Run *r);
+static int graph_add_file(Run *r, int split, const uint8_t *buf, size_t len, const char *name);
+static int graph_start(Run *r);
+static int graph_step(Run *r);
+static void graph_evaluate(Run *r, int split, float *loss, float *acc);
+static void graph_fit_centroids(Run *r);
+static const char *graph_gradcheck_json(Run *r);
 
 Run *run_new(const char *config) {
     Run *r = calloc(1, sizeof *r);
@@ -24,11 +30,13 @@ Run *run_new(const char *config) {
         free(r);
         return NULL;
     }
+    r->graph = !strcmp(r->cfg.dataset, "cora") || !strcmp(r->cfg.dataset, "citeseer");
     return r;
 }
 
 int run_add_shard(Run *r, int split, const uint8_t *buf, size_t len, const char *name) {
     if (r->started) return nl_fail("%s: the run has already started. Hint: add shards before run_start.", name);
+    if (r->graph) return graph_add_file(r, split, buf, len, name);
     if (split != 0 && split != 1) return nl_fail("%s: split must be 0 (train) or 1 (test). Hint: this is a bug.", name);
     Shard s;
     if (shard_read(buf, len, name, &s) < 0) return -1;
@@ -137,6 +145,7 @@ static int apply_noise(Run *r) {
 int run_start(Run *r) {
     Config *c = &r->cfg;
     if (r->started) return 0;
+    if (r->graph) return graph_start(r);
     if (!strcmp(c->dataset, "synth")) {
         if (!r->have_train) {
             if (synth_generate(&r->train_set, &r->test_set, 5000, 1000) < 0) return -1;
@@ -246,6 +255,10 @@ static long count_correct(const Run *r, const float *out, const int *y, int B) {
    centroids. */
 static void fit_centroids(Run *r) {
     if (!r->centroids) return;
+    if (r->graph) {
+        graph_fit_centroids(r);
+        return;
+    }
     int K = r->train_set.classes, EB = r->cfg.eval_batch, n = r->ntrain < 2000 ? r->ntrain : 2000;
     double *sum = calloc((size_t)K * K, sizeof(double));
     long *count = calloc((size_t)K, sizeof(long));
@@ -268,6 +281,10 @@ static void fit_centroids(Run *r) {
 }
 
 void run_evaluate(Run *r, int split, float *loss, float *acc) {
+    if (r->graph) {
+        graph_evaluate(r, split, loss, acc);
+        return;
+    }
     const Dataset *d = split == 2 ? &r->train_set : &r->test_set;
     const int *idx = split == 2 ? r->val_idx : r->test_idx;
     int n = split == 2 ? r->nval : r->ntest;
@@ -333,6 +350,7 @@ static void watch_validation(Run *r, const EpochStats *e) {
 int run_step(Run *r, int max_steps) {
     if (!r->started && run_start(r) < 0) return -1;
     if (r->status == RUN_DONE || r->status == RUN_DIVERGED) return r->status;
+    if (r->graph) return max_steps > 0 ? graph_step(r) : r->status;
     Config *c = &r->cfg;
     int K = r->train_set.classes;
     for (int done = 0; done < max_steps; done++) {
@@ -445,7 +463,8 @@ static int finish_run(Run *r) {
     int K = r->train_set.classes, n = r->ntest, EB = r->cfg.eval_batch;
     Model *m = &r->model;
     int ne = r->cfg.tsne < n ? r->cfg.tsne : n;
-    long D = m->tensors[m->embed].size;
+    /* the embedding: the penultimate tensor; for graphs the hidden layer */
+    long D = r->graph ? r->gnn->H1 : m->tensors[m->embed].size;
     float *P = malloc(sizeof(float) * (size_t)n * K), *emb = malloc(sizeof(float) * (size_t)(ne * D + 1));
     float *xy = malloc(sizeof(float) * (size_t)(2 * ne + 1));
     int *pred = malloc(sizeof(int) * (size_t)n), *truth = malloc(sizeof(int) * (size_t)n);
@@ -456,7 +475,19 @@ static int finish_run(Run *r) {
         nl_fail("out of memory computing the final metrics. Hint: lower test or tsne.");
         goto done;
     }
-    for (int s = 0; s < n; s += EB) {
+    if (r->graph) {
+        /* one eval-mode forward: all test nodes at once; the test subset is in
+           ascending id order, so t-SNE takes the first `tsne` test ids */
+        const float *logits = gnn_forward(r->gnn, m, r->pg->x, 0, NULL);
+        for (int i = 0; i < n; i++) {
+            int j = r->test_idx[i];
+            truth[i] = r->train_set.labels[j];
+            softmax_row(logits + (long)j * K, P + (long)i * K, K);
+            pred[i] = predict(r, logits + (long)j * K);
+            if (i < ne) memcpy(emb + i * D, r->gnn->a1 + (long)j * D, sizeof(float) * (size_t)D);
+        }
+    }
+    for (int s = 0; !r->graph && s < n; s += EB) {
         int B = n - s < EB ? n - s : EB;
         fill_batch(r->x, truth + s, &r->test_set, &r->norm, r->test_idx + s, B, 0, 0, NULL);
         const float *logits = model_forward(m, r->x, B, 0, NULL);
@@ -518,13 +549,24 @@ static int finish_run(Run *r) {
         jprintf(r, &len, "}");
     }
     /* relabelled training images: what the model now predicts for them */
-    int idx[64], nr = 0, cap = m->max_batch < 64 ? m->max_batch : 64;
+    int idx[64], nr = 0, cap = r->graph ? 64 : m->max_batch < 64 ? m->max_batch : 64;
     for (int i = 0; i < r->ntrain && nr < cap; i++) {
         int j = r->train_idx[i];
         if (r->train_set.labels[j] != r->clean[j]) idx[nr++] = j;
     }
     jprintf(r, &len, "],\"relabelled\":[");
-    if (nr) {
+    if (nr && r->graph) {
+        const float *logits = gnn_forward(r->gnn, m, r->pg->x, 0, NULL);
+        for (int i = 0; i < nr; i++) {
+            float *p = r->probs;
+            softmax_row(logits + (long)idx[i] * K, p, K);
+            jprintf(r, &len, "%s{\"idx\":%d,\"given\":%d,\"true\":%d,\"pred\":%d,\"top3\":",
+                    i ? "," : "", idx[i], r->train_set.labels[idx[i]], r->clean[idx[i]],
+                    predict(r, logits + (long)idx[i] * K));
+            top3_json(r, &len, p, K);
+            jprintf(r, &len, "}");
+        }
+    } else if (nr) {
         int given[64];
         fill_batch(r->x, given, &r->train_set, &r->norm, idx, nr, 0, 0, NULL);
         const float *logits = model_forward(m, r->x, nr, 0, NULL);
@@ -588,7 +630,7 @@ const char *run_progress_json(Run *r) {
     size_t n = 0;
     jprintf(r, &n, "{\"epoch\":%d,\"step\":%d,\"steps_per_epoch\":%d,\"epochs\":%d,\"batch\":%d,"
             "\"status\":%d,\"train_size\":%d}", r->epoch, r->step, r->steps_per_epoch, r->cfg.epochs,
-            r->cfg.batch, r->status, r->ntrain);
+            r->graph ? r->ntrain : r->cfg.batch, r->status, r->ntrain);
     return r->json;
 }
 
@@ -620,7 +662,9 @@ const char *run_result_json(Run *r) {
     json_escape(r->message, msg, sizeof msg);
     config_to_json(&r->cfg, cfg, sizeof cfg);
     config_to_string(&r->cfg, canon, sizeof canon);
-    model_summary(&r->model, summary, sizeof summary);
+    if (r->graph && r->started) gnn_summary(r->gnn, &r->model, summary, sizeof summary);
+    else if (r->graph) snprintf(summary, sizeof summary, "%s (not built yet)", r->cfg.model);
+    else model_summary(&r->model, summary, sizeof summary);
     size_t n = 0;
     float best = 0, last = 0;
     int best_epoch = 0;
@@ -634,10 +678,14 @@ const char *run_result_json(Run *r) {
             status_name(r->status), msg, summary, r->model.nparams, r->cfg.dataset,
             r->ntrain, r->nval, r->ntest, r->train_set.classes, r->train_set.c, r->train_set.h,
             r->train_set.w);
-    for (int c = 0; c < r->train_set.c; c++) jprintf(r, &n, "%s%.6f", c ? "," : "", (double)r->norm.mean[c]);
+    /* graphs: no pixel normalisation (features are row-normalised), but nodes and edges */
+    for (int c = 0; !r->graph && c < r->train_set.c; c++) jprintf(r, &n, "%s%.6f", c ? "," : "", (double)r->norm.mean[c]);
     jprintf(r, &n, "],\"std\":[");
-    for (int c = 0; c < r->train_set.c; c++) jprintf(r, &n, "%s%.6f", c ? "," : "", (double)r->norm.std[c]);
-    jprintf(r, &n, "]},\"epochs\":[");
+    for (int c = 0; !r->graph && c < r->train_set.c; c++) jprintf(r, &n, "%s%.6f", c ? "," : "", (double)r->norm.std[c]);
+    jprintf(r, &n, "]");
+    if (r->graph && r->started)
+        jprintf(r, &n, ",\"nodes\":%d,\"edges\":%ld,\"features\":%d", r->pg->n, r->gnn->adj.nnz, r->pg->F);
+    jprintf(r, &n, "},\"epochs\":[");
     for (int i = 0; i < r->epoch; i++) {
         if (i) jprintf(r, &n, ",");
         epoch_fields(r, &n, &r->hist[i]);
@@ -682,6 +730,7 @@ static float check_loss(Run *r, int B, const Rng *mask, float *dlogits) {
 
 const char *run_gradcheck_json(Run *r) {
     if (!r->started && run_start(r) < 0) return NULL;
+    if (r->graph) return graph_gradcheck_json(r);
     Model *m = &r->model;
     int B = r->ntrain < 8 ? r->ntrain : 8;
     const float eps = 1e-3f;
@@ -908,5 +957,297 @@ void run_free(Run *r) {
     free(r->x), free(r->y), free(r->yc), free(r->probs), free(r->losses), free(r->hist), free(r->json);
     free(r->ckpt), free(r->clean), free(r->noise_counts), free(r->class_counts), free(r->given_counts);
     free(r->best), free(r->final_json), free(r->centroids);
+    for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]);
+    if (r->pg) planetoid_free(r->pg);
+    if (r->gnn) gnn_free(r->gnn);
+    free(r->pg), free(r->gnn), free(r->glogits), free(r->gdlogits);
     free(r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Graph runs (train.h): Planetoid files in, one full-batch epoch per step    */
+
+static int graph_add_file(Run *r, int split, const uint8_t *buf, size_t len, const char *name) {
+    if (split != 0)
+        return nl_fail("%s: graph files all go to split 0 (a graph has no separate test file). "
+                       "Hint: this is a bug in the caller.", name);
+    /* the part is what follows "ind.<dataset>." at the end of the name */
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "ind.%s.", r->cfg.dataset);
+    const char *at = NULL;
+    for (const char *p = strstr(name, prefix); p; p = strstr(p + 1, prefix)) at = p;
+    int part = -1;
+    for (int k = 0; at && k < PL_FILES; k++)
+        if (!strcmp(at + strlen(prefix), planetoid_parts[k])) part = k;
+    if (part < 0)
+        return nl_fail("%s is not one of the Planetoid files of '%s'. Hint: pass the eight files "
+                       "ind.%s.{x,y,tx,ty,allx,ally,graph,test.index} under their own names.",
+                       name, r->cfg.dataset, r->cfg.dataset);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return nl_fail("%s: out of memory for %zu bytes. Hint: free some memory.", name, len);
+    if (len) memcpy(copy, buf, len);
+    free(r->gfile[part]);
+    r->gfile[part] = copy, r->glen[part] = len;
+    return 0;
+}
+
+static int *copy_ids(const int *src, int n) {
+    int *p = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    if (p && n > 0) memcpy(p, src, sizeof(int) * (size_t)n);
+    return p;
+}
+
+static int graph_start(Run *r) {
+    Config *c = &r->cfg;
+    for (int k = 0; k < PL_FILES; k++)
+        if (!r->gfile[k])
+            return nl_fail("dataset '%s': ind.%s.%s was not added (a graph run needs all eight "
+                           "Planetoid files). Hint: put them in ../shared/datasets/%s/ or set "
+                           "NOISYLAB_DATA_DIR to the folder that holds %s/.", c->dataset, c->dataset,
+                           planetoid_parts[k], c->dataset, c->dataset);
+    r->pg = calloc(1, sizeof *r->pg);
+    r->gnn = calloc(1, sizeof *r->gnn);
+    if (!r->pg || !r->gnn) return nl_fail("out of memory. Hint: free some memory.");
+    const uint8_t *files[PL_FILES];
+    for (int k = 0; k < PL_FILES; k++) files[k] = r->gfile[k];
+    if (planetoid_load(r->pg, c->dataset, files, r->glen) < 0) return -1;
+    for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]), r->gfile[k] = NULL;
+    Planetoid *g = r->pg;
+    int N = g->n, K = g->K;
+    /* the nodes as a "dataset" of N items without pixels: labels, classes, feature count */
+    Dataset *tr = &r->train_set;
+    memset(tr, 0, sizeof *tr);
+    tr->n = N, tr->c = g->F, tr->h = tr->w = 1, tr->classes = K;
+    snprintf(tr->name, sizeof tr->name, "%s", c->dataset);
+    tr->labels = copy_ids(g->label, N);
+    r->train_idx = copy_ids(g->train, g->ntrain), r->ntrain = g->ntrain;
+    r->val_idx = copy_ids(g->val, g->nval), r->nval = g->nval;
+    r->test_idx = copy_ids(g->test, g->ntest), r->ntest = g->ntest;
+    if (!tr->labels || !r->train_idx || !r->val_idx || !r->test_idx)
+        return nl_fail("out of memory. Hint: free some memory.");
+    r->have_train = r->have_test = 1;
+    if (K > LOSS_MAX_CLASSES) return nl_fail("dataset '%s' has %d classes. Hint: this is a bug.", c->dataset, K);
+    /* the same order as images: imbalance, then noise (unlabelled nodes are in no subset) */
+    if (apply_imbalance(r) < 0 || apply_noise(r) < 0) return -1;
+    if (gnn_build(r->gnn, &r->model, c, N, g->src, g->dst, g->m, g->F, K) < 0) return -1;
+    /* the bag-of-words features are ~1% non-zero: layer 1 reads them sparse */
+    if (gnn_set_sparse_input(r->gnn, g->x) < 0) return -1;
+    free(g->x), g->x = NULL; /* N x F floats (49 MB for Citeseer) that nothing reads any more */
+    Rng init;
+    rng_init(&init, (uint64_t)c->seed, STREAM_INIT);
+    gnn_init(r->gnn, &r->model, &init);
+    optim_from_config(&r->opt, c);
+    if (r->gnn->kind != GNN_GAT) r->wd_first = r->opt.wd, r->opt.wd = 0;
+    if (loss_set_class_counts(&r->loss, r->given_counts, K) < 0) return -1;
+    rng_init(&r->loss_rng, (uint64_t)c->seed, STREAM_LOSS);
+    r->loss.rng = &r->loss_rng;
+    rng_init(&r->shuffle_rng, (uint64_t)c->seed, STREAM_SHUFFLE);
+    rng_init(&r->dropout_rng, (uint64_t)c->seed, STREAM_DROPOUT);
+    rng_init(&r->augment_rng, (uint64_t)c->seed, STREAM_AUGMENT);
+    r->y = malloc(sizeof(int) * (size_t)N);
+    r->yc = malloc(sizeof(int) * (size_t)N);
+    r->probs = malloc(sizeof(float) * (size_t)N * K);
+    r->losses = malloc(sizeof(float) * (size_t)N);
+    r->glogits = malloc(sizeof(float) * (size_t)N * K);
+    r->gdlogits = malloc(sizeof(float) * (size_t)N * K);
+    r->hist = calloc((size_t)c->epochs, sizeof(EpochStats));
+    if (c->patience > 0) r->best = malloc(sizeof(float) * (size_t)(r->model.nparams + 1));
+    if (r->loss.kind == LOSS_TRIPLET) r->centroids = malloc(sizeof(float) * (size_t)K * K);
+    if (!r->y || !r->yc || !r->probs || !r->losses || !r->glogits || !r->gdlogits || !r->hist ||
+        (c->patience > 0 && !r->best) || (r->loss.kind == LOSS_TRIPLET && !r->centroids))
+        return nl_fail("out of memory. Hint: free some memory.");
+    r->steps_per_epoch = 1;
+    r->started = 1;
+    fit_centroids(r);
+    return 0;
+}
+
+/* the rows of `logits` (N x K) of nodes idx[0..n) into r->glogits, their given labels into r->y */
+static void gather(Run *r, const float *logits, const int *idx, int n) {
+    int K = r->train_set.classes;
+    for (int i = 0; i < n; i++) {
+        memcpy(r->glogits + (long)i * K, logits + (long)idx[i] * K, sizeof(float) * (size_t)K);
+        r->y[i] = r->train_set.labels[idx[i]];
+        r->yc[i] = r->clean[idx[i]];
+    }
+}
+
+/* mean loss and accuracy of nodes idx[0..n) from eval-mode logits; evaluation
+   draws triplets from its own generator, as for images */
+static void subset_metrics(Run *r, const float *logits, const int *idx, int n, float *loss, float *acc) {
+    int K = r->train_set.classes;
+    if (n == 0) {
+        *loss = *acc = 0;
+        return;
+    }
+    gather(r, logits, idx, n);
+    Rng eval_rng, *train_rng = r->loss.rng;
+    rng_init(&eval_rng, (uint64_t)r->cfg.seed, STREAM_EVAL);
+    r->loss.rng = &eval_rng;
+    *loss = loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, NULL, 0);
+    r->loss.rng = train_rng;
+    *acc = (float)count_correct(r, r->glogits, r->y, n) / n;
+}
+
+static void graph_evaluate(Run *r, int split, float *loss, float *acc) {
+    const float *logits = gnn_forward(r->gnn, &r->model, r->pg->x, 0, NULL);
+    if (split == 2) subset_metrics(r, logits, r->val_idx, r->nval, loss, acc);
+    else subset_metrics(r, logits, r->test_idx, r->ntest, loss, acc);
+}
+
+static void graph_fit_centroids(Run *r) {
+    int K = r->train_set.classes;
+    const float *z = gnn_forward(r->gnn, &r->model, r->pg->x, 0, NULL);
+    double *sum = calloc((size_t)K * K, sizeof(double));
+    long *count = calloc((size_t)K, sizeof(long));
+    if (sum && count) {
+        for (int i = 0; i < r->ntrain; i++) {
+            int j = r->train_idx[i], y = r->train_set.labels[j];
+            count[y]++;
+            for (int k = 0; k < K; k++) sum[y * K + k] += z[(long)j * K + k];
+        }
+        for (int c = 0; c < K; c++)
+            for (int k = 0; k < K; k++) r->centroids[c * K + k] = count[c] ? (float)(sum[c * K + k] / count[c]) : INFINITY;
+    }
+    free(sum), free(count);
+}
+
+static int graph_step(Run *r) {
+    Config *c = &r->cfg;
+    Model *m = &r->model;
+    Gnn *g = r->gnn;
+    int K = r->train_set.classes, n = r->ntrain;
+    float lr = lr_at_epoch(c, r->epoch);
+    memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
+    const float *logits = gnn_forward(g, m, r->pg->x, 1, &r->dropout_rng);
+    /* the loss sees the training nodes only: their rows of the logits, their given labels */
+    gather(r, logits, r->train_idx, n);
+    memset(r->gdlogits, 0, sizeof(float) * (size_t)n * K);
+    float loss = loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, r->gdlogits, 1.0f);
+    if (!isfinite(loss)) return diverged(r, "the loss", loss, lr);
+    memset(g->dlogits, 0, sizeof(float) * (size_t)g->N * K);
+    for (int i = 0; i < n; i++)
+        memcpy(g->dlogits + (long)r->train_idx[i] * K, r->gdlogits + (long)i * K, sizeof(float) * (size_t)K);
+    gnn_backward(g, m);
+    for (long k = 0; k < g->first_end; k++) m->grads[k] += r->wd_first * m->params[k];
+    float gnorm = clip_grad_norm(m, (float)c->clip);
+    if (!isfinite(gnorm)) return diverged(r, "the gradient norm", gnorm, lr);
+    optim_step(&r->opt, m, lr);
+    EpochStats *e = &r->hist[r->epoch];
+    e->epoch = r->epoch + 1;
+    e->lr = lr;
+    e->train_loss = loss;
+    e->train_acc = (float)count_correct(r, r->glogits, r->y, n) / n;
+    e->train_acc_clean = (float)count_correct(r, r->glogits, r->yc, n) / n;
+    e->grad_norm = gnorm;
+    fit_centroids(r);
+    /* one eval-mode forward serves validation and test */
+    const float *ev = gnn_forward(g, m, r->pg->x, 0, NULL);
+    if (r->nval) subset_metrics(r, ev, r->val_idx, r->nval, &e->val_loss, &e->val_acc);
+    subset_metrics(r, ev, r->test_idx, r->ntest, &e->test_loss, &e->test_acc);
+    r->epoch++;
+    if (!isfinite(e->test_loss) && e->test_acc <= 1.0f / K + 1e-6f) {
+        r->status = RUN_DIVERGED;
+        snprintf(r->message, sizeof r->message,
+                 "training diverged in epoch %d: the test loss is not finite. Hint: lower lr "
+                 "(now %g), or set clip=5.", e->epoch, (double)lr);
+        return r->status;
+    }
+    r->step = 0;
+    r->status = r->epoch >= c->epochs ? RUN_DONE : RUN_EPOCH_END;
+    if (r->nval) watch_validation(r, e);
+    if (r->status == RUN_DONE && finish_run(r) < 0) return -1;
+    return r->status;
+}
+
+/* The gradient check of a graph run: the loss of the training nodes (full
+   batch, the same dropout masks every time) against central differences of
+   16 sampled entries of every parameter tensor, with the error measure of
+   run_gradcheck_json. Weight decay is not part of the checked loss. */
+static float graph_check_loss(Run *r, const Rng *mask, int backward) {
+    Rng d = *mask;
+    Gnn *g = r->gnn;
+    int K = r->train_set.classes, n = r->ntrain;
+    const float *logits = gnn_forward(g, &r->model, r->pg->x, 1, &d);
+    gather(r, logits, r->train_idx, n);
+    if (!backward) return loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, NULL, 0);
+    memset(r->gdlogits, 0, sizeof(float) * (size_t)n * K);
+    float loss = loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, r->gdlogits, 1.0f);
+    memset(g->dlogits, 0, sizeof(float) * (size_t)g->N * K);
+    for (int i = 0; i < n; i++)
+        memcpy(g->dlogits + (long)r->train_idx[i] * K, r->gdlogits + (long)i * K, sizeof(float) * (size_t)K);
+    memset(r->model.grads, 0, sizeof(float) * (size_t)r->model.nparams);
+    gnn_backward(g, &r->model);
+    return loss;
+}
+
+static const char *graph_gradcheck_json(Run *r) {
+    Gnn *g = r->gnn;
+    Model *m = &r->model;
+    const float eps = 1e-3f;
+    /* the parameter tensors in arena order: name, layer, offset; the end of each is the next offset */
+    struct { const char *name; int layer; long off; } t[12];
+    int nt = 0;
+    long offs[] = {g->w1, g->w1n, g->as1, g->ad1, g->b1, g->w2, g->w2n, g->as2, g->ad2, g->b2};
+    const char *names[] = {"weight", "weight_neigh", "att_src", "att_dst", "bias",
+                           "weight", "weight_neigh", "att_src", "att_dst", "bias"};
+    for (int k = 0; k < 10; k++)
+        if (offs[k] >= 0) t[nt].name = names[k], t[nt].layer = k < 5 ? 1 : 2, t[nt].off = offs[k], nt++;
+    float *grads = malloc(sizeof(float) * (size_t)m->nparams);
+    if (!grads) {
+        nl_fail("out of memory for the gradient check. Hint: use a smaller model.");
+        return NULL;
+    }
+    Rng mask, pick;
+    rng_init(&mask, (uint64_t)r->cfg.seed, STREAM_DROPOUT);
+    rng_init(&pick, (uint64_t)r->cfg.seed, STREAM_EVAL);
+    Rng *loss_rng = r->loss.rng, fixed = *r->loss.rng;
+    r->loss.rng = &fixed; /* triplet: the same triplets in every evaluation */
+    Rng keep = fixed;
+    graph_check_loss(r, &mask, 1);
+    memcpy(grads, m->grads, sizeof(float) * (size_t)m->nparams);
+    size_t n = 0;
+    double worst = 0, worst_median = 0;
+    jprintf(r, &n, "{\"batch\":%d,\"eps\":%g,\"layers\":[", r->ntrain, (double)eps);
+    for (int i = 0; i < nt; i++) {
+        long start = t[i].off;
+        long end = m->nparams;
+        for (int j = 0; j < nt; j++)
+            if (t[j].off > start && t[j].off < end) end = t[j].off;
+        long np = end - start;
+        double gmax = 0, rel = 0, abs_err = 0, errs[16];
+        for (long k = start; k < end; k++) gmax = fmax(gmax, fabs(grads[k]));
+        int checked = 0;
+        for (int s = 0; s < 16; s++) {
+            long k = start + (long)rng_below(&pick, (uint32_t)np);
+            float p0 = m->params[k];
+            m->params[k] = p0 + eps;
+            fixed = keep;
+            double lp = graph_check_loss(r, &mask, 0);
+            m->params[k] = p0 - eps;
+            fixed = keep;
+            double lm = graph_check_loss(r, &mask, 0);
+            m->params[k] = p0;
+            double num = (lp - lm) / (2.0 * (double)eps), ana = grads[k];
+            double err = fabs(num - ana), denom = fmax(fmax(fabs(num), fabs(ana)), 0.01 * gmax + 1e-6);
+            abs_err = fmax(abs_err, err);
+            rel = fmax(rel, err / denom);
+            errs[checked++] = err / denom;
+        }
+        for (int a = 1; a < checked; a++)
+            for (int b = a; b > 0 && errs[b] < errs[b - 1]; b--) {
+                double x = errs[b];
+                errs[b] = errs[b - 1], errs[b - 1] = x;
+            }
+        double median = (errs[(checked - 1) / 2] + errs[checked / 2]) / 2;
+        worst = fmax(worst, rel), worst_median = fmax(worst_median, median);
+        jprintf(r, &n, "%s{\"layer\":%d,\"kind\":\"%s.%s\",\"params\":%ld,\"checked\":%d,\"max_rel_err\":%.4g,"
+                "\"median_rel_err\":%.4g,\"max_abs_err\":%.4g}", i ? "," : "", t[i].layer, r->cfg.model,
+                t[i].name, np, checked, rel, median, abs_err);
+    }
+    jprintf(r, &n, "],\"max_rel_err\":%.4g,\"median_rel_err\":%.4g}", worst, worst_median);
+    r->loss.rng = loss_rng;
+    memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
+    free(grads);
+    return r->json;
 }

@@ -11,14 +11,44 @@
    Determinism: the split, initialisation, batch order, dropout and
    augmentation each draw from their own stream of the config's seed.
    Metrics are computed in a fixed order, so the same config and the same
-   build give bit-identical metrics. */
+   build give bit-identical metrics.
+
+   Graph runs (dataset=cora|citeseer with model=gcn|sage|gat) go through the
+   same Run and the same calls, so the CLI, the native driver and the page
+   drive them unchanged; a branch at the top of each public function sends
+   them to the graph half of train.c, which reuses everything that is not
+   about images: the split bookkeeping (train/val/test node ids in
+   train_idx/val_idx/test_idx, labels in train_set.labels with
+   train_set.n = nodes, c = features, h = w = 1), class imbalance and label
+   noise on the training (and validation) nodes (noise.h), every loss
+   (loss.h), the Model arena with optim_step and clip_grad_norm, early
+   stopping with the best weights restored, checkpoints, and the end-of-run
+   metrics (confusion, F1, AUCs, a t-SNE of the hidden layer of the test nodes).
+     - Data: run_add_shard takes the eight raw Planetoid files, each named
+       "...ind.<dataset>.<part>" (the split argument must be 0), and
+       run_start reads them with planetoid.h: no preparation step, and the
+       page can hand over the same files. Graphs are small (under 1.5 MB).
+     - One step is one full-batch epoch: a training-mode forward over the
+       whole graph, the loss over the labelled training nodes only (nodes
+       outside train_idx contribute nothing), backward, one optimizer step;
+       then one eval-mode forward gives the validation and test metrics.
+       steps_per_epoch = 1; batch, eval_batch and aug are ignored.
+     - Weight decay: gcn and sage decay only the first layer's weights, as
+       tkipf/gcn (its L2 loss on the first layer's variables); gat decays
+       every parameter, as the GAT code (L2 on all trainable variables).
+       Either way it is added to the gradient (PyTorch semantics).
+     - The gradient check (run_gradcheck_json) checks the loss of all
+       training nodes, one entry per parameter tensor ("gcn.weight",
+       "gat.att_src", ... with its layer 1 or 2). */
 #ifndef NL_TRAIN_H
 #define NL_TRAIN_H
 
 #include "config.h"
 #include "data.h"
+#include "gnn.h"
 #include "loss.h"
 #include "model.h"
+#include "planetoid.h"
 
 enum { RUN_TRAINING = 0, RUN_EPOCH_END = 1, RUN_DONE = 2, RUN_DIVERGED = 3 };
 
@@ -64,6 +94,14 @@ typedef struct {
     char *json; /* buffer behind the *_json results */
     size_t json_cap;
     uint8_t *ckpt; /* buffer behind run_checkpoint */
+    /* graph runs (see above) */
+    int graph;
+    uint8_t *gfile[PL_FILES]; /* the raw Planetoid files, until run_start */
+    size_t glen[PL_FILES];
+    Planetoid *pg;
+    Gnn *gnn;
+    float wd_first;           /* weight decay of the first layer only (gcn, sage) */
+    float *glogits, *gdlogits; /* the logits of a node subset and their gradient */
 } Run;
 
 /* parses and validates the config; no data or model yet */

@@ -2,7 +2,9 @@
    the WASM build and prints JSON lines (progress, epochs, result) on stdout, for
    `noisylab train --engine native` and the benchmarks.
 
-   usage: nlrun "<config>" [train.shard test.shard] */
+   usage: nlrun "<config>" [train.shard test.shard]
+          nlrun "<config>" ind.cora.x ind.cora.y ... (graph datasets: the eight
+          Planetoid files, in any order; the core tells them apart by name) */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +35,8 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 && argc != 4) {
-        fprintf(stderr, "usage: nlrun \"<config>\" [train.shard test.shard]\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: nlrun \"<config>\" [train.shard test.shard | graph files...]\n");
         return 2;
     }
     NlRun *r = nl_run_new(argv[1]);
@@ -42,14 +44,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", nl_last_error());
         return 2;
     }
-    for (int split = 0; argc == 4 && split < 2; split++) {
+    /* two files: the train and test shards of an image dataset; any other
+       number: graph files, all handed over as split 0 */
+    int nfiles = argc - 2;
+    for (int i = 0; i < nfiles; i++) {
+        int split = nfiles == 2 ? i : 0;
         size_t len;
-        unsigned char *buf = slurp(argv[2 + split], &len);
+        unsigned char *buf = slurp(argv[2 + i], &len);
         if (!buf) {
-            fprintf(stderr, "cannot read %s. Hint: run `npm run prepare-data`.\n", argv[2 + split]);
+            fprintf(stderr, "cannot read %s. Hint: run `npm run prepare-data`, or check the path.\n", argv[2 + i]);
             return 1;
         }
-        int rc = nl_run_add_shard(r, split, buf, (uint32_t)len, argv[2 + split]);
+        int rc = nl_run_add_shard(r, split, buf, (uint32_t)len, argv[2 + i]);
         free(buf);
         if (rc < 0) {
             fprintf(stderr, "%s\n", nl_last_error());

@@ -79,6 +79,22 @@ async function addShards(run, name) {
   }
 }
 
+// Graphs come as their eight raw Planetoid files (datasets/<name>/ind.<name>.<part>);
+// the core reads them itself and tells them apart by name (core/train.h).
+const GRAPHS = ['cora', 'citeseer'];
+async function addGraphFiles(run, name) {
+  for (const part of ['x', 'y', 'tx', 'ty', 'allx', 'ally', 'graph', 'test.index']) {
+    const file = `ind.${name}.${part}`;
+    const url = new URL(`datasets/${name}/${file}`, self.location.href);
+    let res;
+    try { res = await fetch(url); } catch (e) { res = { ok: false, status: e.message }; }
+    if (!res.ok)
+      throw new Error(`dataset '${name}' is not on this site (${url.pathname}: HTTP ${res.status}). ` +
+        `Hint: copy the Planetoid files ind.${name}.* into the site's datasets/${name}/ folder.`);
+    run.addShard(0, new Uint8Array(await res.arrayBuffer()), file);
+  }
+}
+
 async function train(config) {
   if (running) return post({ type: 'error', where: 'run', message: 'a run is already in progress. Hint: press Stop first.' });
   running = true;
@@ -90,7 +106,8 @@ async function train(config) {
     run = nl.newRun(config);
     stage = 'data';
     const dataset = nl.configJSON(config).dataset;
-    if (dataset !== 'synth') await addShards(run, dataset);
+    if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
+    else if (dataset !== 'synth') await addShards(run, dataset);
     stage = 'run';
     const t0 = performance.now();
     post({ type: 'started', config, progress: run.start() });

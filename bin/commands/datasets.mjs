@@ -1,7 +1,7 @@
 // datasets: what is prepared, with counts and source.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetsDir } from '../lib.mjs';
+import { GRAPH_DATASETS, GRAPH_PARTS, datasetsDir, graphSourceDir } from '../lib.mjs';
 
 export const usage = ['datasets            list prepared datasets'];
 
@@ -11,6 +11,15 @@ export async function run() {
   if (existsSync(manifestPath)) {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
     for (const d of m.datasets || []) rows.push(d);
+  }
+  // graphs are read raw from their source folder (see lib.mjs graphPaths)
+  const graphs = { cora: [1433, 7, 2708, 140], citeseer: [3703, 6, 3327, 120] };
+  for (const name of GRAPH_DATASETS) {
+    const dir = join(graphSourceDir(), name);
+    const ok = GRAPH_PARTS.every((p) => existsSync(join(dir, `ind.${name}.${p}`)));
+    const [F, K, N, T] = graphs[name];
+    rows.push({ name, shape: [F], classes: K, available: ok, train: T, test: 1000,
+      hint: `copy ind.${name}.* into ${dir}`, source: `graph of ${N} nodes, Planetoid public split (500 val); raw files read from ${dir}` });
   }
   for (const d of rows) {
     const avail = d.available === false ? `not prepared: ${d.hint || 'run npm run prepare-data'}` : `${d.train ?? d.counts?.train} train / ${d.test ?? d.counts?.test} test`;

@@ -100,3 +100,51 @@ def shard(n, c, h, w, classes):
 write('fuzz_shard', 'gray.shard', shard(5, 1, 4, 3, 10))
 write('fuzz_shard', 'rgb.shard', shard(3, 3, 5, 4, 4))
 write('fuzz_shard', 'one.shard', shard(1, 1, 1, 1, 1))
+
+# ---- pickles: the three shapes of the Planetoid files (core/pickle.h), assembled
+# opcode by opcode in the layout Python 2 / numpy / scipy wrote them (protocol 2)
+def p_str(s):
+    s = s if isinstance(s, bytes) else s.encode()
+    return (b'U' + bytes([len(s)]) if len(s) < 256 else b'T' + struct.pack('<i', len(s))) + s
+
+def p_int(v):
+    if 0 <= v < 256: return b'K' + bytes([v])
+    if 0 <= v < 65536: return b'M' + struct.pack('<H', v)
+    return b'J' + struct.pack('<i', v)
+
+def p_array(shape, code, data, memo_first):
+    # _reconstruct(ndarray, (0,), 'b') then BUILD (1, shape, dtype(code, 0, 1) + BUILD state, False, bytes)
+    shp = b''.join(p_int(d) for d in shape) + (b'\x85' if len(shape) == 1 else b'\x86')
+    return (b'cnumpy.core.multiarray\n_reconstruct\nq' + bytes([memo_first]) + b'cnumpy\nndarray\n' +
+            p_int(0) + b'\x85' + p_str('b') + b'\x87R(' + p_int(1) + shp +
+            b'cnumpy\ndtype\n' + p_str(code) + p_int(0) + p_int(1) + b'\x87R(' + p_int(3) + p_str('<') +
+            b'NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff' + p_int(0) + b'tb\x89' + p_str(data) + b'tb')
+
+def p_csr(rows, cols, entries):
+    indptr, indices, vals = [0], [], []
+    for r in range(rows):
+        for c in sorted(entries.get(r, [])):
+            indices.append(c); vals.append(1.0)
+        indptr.append(len(indices))
+    i32 = lambda v: struct.pack('<%di' % len(v), *v)
+    return (b'\x80\x02cscipy.sparse.csr\ncsr_matrix\nq\x01)\x81q\x02}q\x03(' + p_str('format') + p_str('csr') +
+            p_str('_shape') + p_int(rows) + p_int(cols) + b'\x86' +
+            p_str('indptr') + p_array([len(indptr)], 'i4', i32(indptr), 7) +
+            p_str('_cs_matrix__has_sorted_indices') + b'\x88' +
+            p_str('indices') + p_array([len(indices)], 'i4', i32(indices), 8) + p_str('maxprint') + p_int(50) +
+            p_str('data') + p_array([len(vals)], 'f4', struct.pack('<%df' % len(vals), *vals), 9) + b'ub.')
+
+def p_labels(onehot):
+    flat = [v for row in onehot for v in row]
+    return b'\x80\x02' + p_array([len(onehot), len(onehot[0])], 'i4', struct.pack('<%di' % len(flat), *flat), 1) + b'.'
+
+def p_graph(adj):
+    out = b'\x80\x02ccollections\ndefaultdict\nq\x01c__builtin__\nlist\nq\x02\x85Rq\x03('
+    for k, (node, nbrs) in enumerate(adj):
+        out += p_int(node) + b']' + (b'q' + bytes([4 + k]) if k < 200 else b'r' + struct.pack('<I', 4 + k))
+        out += (p_int(nbrs[0]) + b'a') if len(nbrs) == 1 else b'(' + b''.join(p_int(v) for v in nbrs) + b'e'
+    return out + b'u.'
+
+write('fuzz_pickle', 'csr.pkl', p_csr(5, 300, {0: [3, 17, 299], 2: [0], 4: [5, 6, 7, 8]}))
+write('fuzz_pickle', 'labels.pkl', p_labels([[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0]]))
+write('fuzz_pickle', 'graph.pkl', p_graph([(0, [1, 2]), (1, [0]), (2, [0, 300, 2]), (300, [2])]))
