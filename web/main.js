@@ -32,7 +32,11 @@ const el = {
 };
 
 const scalar = new URLSearchParams(location.search).get('scalar') === '1';
-const lab = (window.__lab = { state: 'loading', runId: null, result: null, epochs: [], times: null, engine: null });
+const lab = (window.__lab = {
+  state: 'loading', runId: null, result: null, epochs: [], times: null, engine: null, canonical: '',
+  curvePoints: () => curves.points, storedRuns: () => store.allRuns(), storedRun: (id) => store.getRun(id),
+  storedCheckpoint: (id) => store.getCheckpoint(id),
+});
 let nl = null;           // the config parser: a copy of the core on this thread
 let form = null;
 let canonical = '';      // the current valid config
@@ -93,7 +97,7 @@ function decodeHash(s) {
 
 function setCanonical(c, { hash = true } = {}) {
   const datasetChanged = !canonical || nl.configJSON(c).dataset !== nl.configJSON(canonical).dataset;
-  canonical = c;
+  canonical = lab.canonical = c;
   el.config.value = c;
   if (hash && decodeHash(location.hash.slice(1)) !== c) history.replaceState(null, '', '#' + c);
   form.mark(null);
@@ -291,7 +295,7 @@ const handlers = {
     record.message = r.message || '';
     save(record).then(() => store.deleteCheckpoint(record.id)).then(() => historyView.refresh());
     el.bar.value = 1;
-    renderResult(r, record.config);
+    renderResult(r, record.config); // in steps of their own tasks, after this one
     if (r.status === 'diverged') {
       notice(r.message, 'warn');
       setState('diverged', 'diverged');
@@ -332,7 +336,13 @@ const handlers = {
     else { notice(m.message); setState('error', 'failed'); }
   },
 };
-worker.onmessage = ({ data }) => handlers[data.type]?.(data);
+worker.onmessage = ({ data }) => {
+  const t = performance.now();
+  handlers[data.type]?.(data);
+  // the tests read this: a handler that takes long is what makes the page stutter
+  const ms = performance.now() - t;
+  if (ms > 30) (lab.slow ??= []).push({ type: data.type, ms: Math.round(ms), at: Math.round(t) });
+};
 
 // ---- running ------------------------------------------------------------------------------
 
@@ -387,6 +397,7 @@ function addEpochRow(e, seconds) {
 }
 
 function resetRun() {
+  renderId++; // drop a result still being drawn
   el.epochs.replaceChildren();
   lab.epochs = [];
   lab.result = null;
@@ -399,7 +410,12 @@ function resetRun() {
 // ---- results -----------------------------------------------------------------------------
 
 let galleryFor = null;
-function renderResult(r, config) {
+const nextTask = () => new Promise((r) => setTimeout(r, 0));
+let renderId = 0;
+
+// Each view is drawn in a task of its own, so none makes a long task of the main thread.
+async function renderResult(r, config) {
+  const id = ++renderId;
   el.results.hidden = false;
   const names = r.class_names || [];
   const f = r.final;
@@ -410,29 +426,41 @@ function renderResult(r, config) {
   el.summary.textContent = `${r.model}. Test accuracy ${pct(r.last_test_acc)} after ${r.epochs.length} epoch(s) (best ${pct(r.best_test_acc)} at epoch ${r.best_epoch})` +
     `${r.stopped_early ? `, stopped early at the best validation epoch ${r.best_val_epoch}` : ''}. ${r.engine ? `${r.engine}, ${fmtTime(r.wall_seconds)}, ${r.img_per_s} img/s.` : ''}` +
     `${r.dataset?.name === 'cifar10' ? ' CIFAR-10 test accuracy is on the 1,000 available test images.' : ''}`;
-  if (!f) return; // an imported run has no end-of-run metrics
-  perClassChart(f, names);
-  tsneChart(r.embedding, names);
-  heatmap($('confusion'), f.confusion, names, { rowLabel: 'true class', colLabel: 'predicted' });
-  if (r.noise?.matrix) heatmap($('noise-matrix'), r.noise.matrix, names, { rowLabel: 'true class', colLabel: 'given label' });
-  $('noise-text').textContent = r.noise ? `${r.noise.type} noise at rate ${r.noise.rate}: ${pct(r.noise.realised_rate)} of the training labels are wrong. ` +
-    `Training images per class: ${(r.class_counts || []).join(', ')}${r.imbalance && r.imbalance !== 'none' ? ` (${r.imbalance} imbalance)` : ''}.` : '';
-  metricsTable($('metrics'), f, names);
-  // the gallery: cards now, pixels when the worker sends them
+  if (!f) return;
   const name = (i) => names[i] ?? String(i);
   const top3 = (t) => t.map(([k, p]) => `${name(k)} ${(100 * p).toFixed(0)}%`).join(' · ');
-  galleryFor = { id: `${Date.now()}`, cards: new Map() };
-  const gallery = $('gallery');
-  gallery.replaceChildren();
-  for (const m of (r.mistakes || []).slice(0, 30)) {
-    const canvas = h('canvas', { width: 56, height: 56 });
-    galleryFor.cards.set(m.idx, canvas);
-    gallery.append(galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas));
+  const steps = [
+    () => perClassChart(f, names),
+    () => tsneChart(r.embedding, names),
+    () => heatmap($('confusion'), f.confusion, names, { rowLabel: 'true class', colLabel: 'predicted' }),
+    () => {
+      if (r.noise?.matrix) heatmap($('noise-matrix'), r.noise.matrix, names, { rowLabel: 'true class', colLabel: 'given label' });
+      $('noise-text').textContent = r.noise ? `${r.noise.type} noise at rate ${r.noise.rate}: ${pct(r.noise.realised_rate)} of the training labels are wrong. ` +
+        `Training images per class: ${(r.class_counts || []).join(', ')}${r.imbalance && r.imbalance !== 'none' ? ` (${r.imbalance} imbalance)` : ''}.` : '';
+      metricsTable($('metrics'), f, names);
+    },
+    () => {
+      // the gallery: cards now, pixels when the worker sends them
+      galleryFor = { id: `${Date.now()}`, cards: new Map() };
+      const gallery = $('gallery');
+      gallery.replaceChildren();
+      for (const m of (r.mistakes || []).slice(0, 30)) {
+        const canvas = h('canvas', { width: 56, height: 56 });
+        galleryFor.cards.set(m.idx, canvas);
+        gallery.append(galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas));
+      }
+      $('relabelled').replaceChildren(...(r.relabelled || []).slice(0, 15).map((m) =>
+        galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)])));
+      if (galleryFor.cards.size && ready)
+        worker.postMessage({ type: 'images', id: galleryFor.id, dataset: nl.configJSON(config).dataset, idx: [...galleryFor.cards.keys()] });
+    },
+  ];
+  for (const step of steps) {
+    await nextTask();
+    if (id !== renderId) return; // a newer result is being drawn
+    step();
   }
-  $('relabelled').replaceChildren(...(r.relabelled || []).slice(0, 15).map((m) =>
-    galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)])));
-  if (galleryFor.cards.size && ready)
-    worker.postMessage({ type: 'images', id: galleryFor.id, dataset: nl.configJSON(config).dataset, idx: [...galleryFor.cards.keys()] });
+  lab.rendered = id;
 }
 
 function drawGallery(m) {

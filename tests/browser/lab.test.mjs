@@ -1,0 +1,183 @@
+// lab.test.mjs: the lab's links, history, checkpoints and sweeps in headless Chromium.
+//
+//   node --test --test-concurrency=1 tests/browser/
+//
+// Hostile links are reported and inert; a stopped run resumes from its checkpoint to the
+// very metrics of an uninterrupted run; runs compare, export and import; a sweep of
+// 2 losses x 2 noise rates completes and draws its chart. Screenshots go to build/screenshots/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadEngine } from '../../wasm/noisylab.js';
+import { launchBrowser, openPage, runAndWait, screenshot, startSite, storedRuns, waitForState } from './browser.mjs';
+
+let site, browser;
+
+before(async () => {
+  site = await startSite();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+const text = (page, sel) => page.locator(sel).textContent();
+const SMALL = 'dataset=synth&train=300&test=100&epochs=1&model=cnn4&mult=0.25&opt=adam&lr=0.003&tsne=0';
+
+test('hostile links are reported by key and change nothing', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(page, ['ready']);
+  const good = await page.evaluate(() => window.__lab.canonical);
+  const snapshot = () => page.evaluate(() => ({
+    canonical: window.__lab.canonical, config: document.getElementById('config').value,
+    epochs: document.getElementById('cfg-epochs').value, dataset: document.getElementById('cfg-dataset').value,
+    elements: document.querySelectorAll('script, img, b, iframe, svg').length, pwned: window.__pwned ?? null, state: window.__lab.state,
+  }));
+  const before = await snapshot();
+
+  const cases = [
+    // [hash, the key the notice must name (a regex)]
+    ['foo<script>window.__pwned=1</script>=1&epochs=2', /unknown config key 'foo<script>window\.__pwned'/],
+    ['dataset=<img src=x onerror="window.__pwned=1">', /config key 'dataset': '<img src=x onerror="window\.__pwned=1">' is not allowed/],
+    ['<b>bold</b><script>alert(1)</script>=x', /unknown config key '<b>bold<\/b><script>alert\(1\)<\/script>'/],
+    ['train=1e999999', /config key 'train'/],
+    ['epochs=99999999999999999999', /config key 'epochs'/],
+    ['lr=NaN', /config key 'lr': 'NaN' is not a number/],
+    ['train=-5', /config key 'train': -5 is out of range/],
+    ['batch=-1&run=1', /config key 'batch'/],
+    ['v=2&epochs=1', /config key 'v': version 2 is newer than this lab/],
+    ['lr=0.1%26epochs%3D2', /config key 'lr'/],
+    ['epochs=1&' + 'x'.repeat(100 * 1024), /config is 100 kB long, and a config is at most 4 kB/],
+  ];
+  for (const [hash, expected] of cases) {
+    await page.evaluate(() => { document.getElementById('notice').hidden = true; });
+    await page.evaluate((h) => { location.hash = h; }, hash);
+    await page.waitForFunction(() => !document.getElementById('notice').hidden);
+    const notice = await text(page, '#notice');
+    assert.match(notice, expected, `link #${hash.slice(0, 60)}`);
+    assert.match(notice, /not applied/);
+    const now = await snapshot();
+    assert.deepEqual(now, before, `link #${hash.slice(0, 60)} changed the page`);
+  }
+  // the key is marked and the page still works: a good link applies, and runs with run=1
+  await page.evaluate((h) => { location.hash = h; }, SMALL.replace('epochs=1', 'epochs=1&seed=3') + '&run=1');
+  assert.equal(await waitForState(page, ['finished', 'error', 'invalid'], 30000), 'finished');
+  assert.match(await page.evaluate(() => window.__lab.result.config), /seed=3/);
+  assert.doesNotMatch(await page.evaluate(() => window.__lab.canonical), /run=1/);
+  assert.notEqual(await page.evaluate(() => window.__lab.canonical), good);
+  assert.equal(await page.evaluate(() => window.__pwned ?? null), null);
+
+  // a fresh load of a hostile link: the start experiment, a notice, no run
+  const fresh = await openPage(browser, site.url + '#epochs=1&run=1&<script>alert(1)</script>=1');
+  await waitForState(fresh.page, ['ready']);
+  await fresh.page.waitForFunction(() => !document.getElementById('notice').hidden);
+  assert.match(await text(fresh.page, '#notice'), /unknown config key '<script>alert\(1\)<\/script>'/);
+  await fresh.page.waitForTimeout(300);
+  assert.equal(await fresh.page.evaluate(() => window.__lab.state), 'ready', 'run=1 of a bad link does not run');
+  assert.equal(await fresh.page.evaluate(() => document.querySelectorAll('#notice *:not(span):not(button)').length), 0);
+  await screenshot(fresh.page, 'hostile-link');
+  assert.deepEqual(fresh.problems, []);
+  await fresh.page.close();
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a stopped run resumes from its checkpoint to the metrics of an uninterrupted run', async () => {
+  const config = 'dataset=synth&train=1200&test=200&epochs=3&model=cnn4&mult=0.25&opt=adam&lr=0.003&batch=32&noise=0.2&tsne=0&seed=5';
+  const nl = await loadEngine({ wasmBinary: readFileSync(join(site.root, 'wasm', 'noisylab-simd.wasm')) });
+  const run = nl.newRun(config);
+  let node;
+  try {
+    run.start();
+    while (!run.finished) run.step(50);
+    node = run.result();
+  } finally { run.free(); }
+
+  const { page, problems } = await openPage(browser, site.url + '#' + config);
+  await waitForState(page, ['ready']);
+  await page.click('#run');
+  await page.waitForFunction(() => window.__lab.epochs.length >= 1);
+  await page.click('#stop');
+  assert.equal(await waitForState(page, ['stopped', 'finished'], 10000), 'stopped', 'stopped before the last epoch');
+  const id = await page.evaluate(() => window.__lab.runId);
+  await page.waitForFunction((id) => window.__lab.storedCheckpoint(id).then((c) => !!c), id);
+  const ckEpoch = await page.evaluate((id) => window.__lab.storedCheckpoint(id).then((c) => c.epoch), id);
+
+  // the history offers Resume; it continues the same record to the end
+  await page.click('#tab-history');
+  const row = page.locator(`#history tr[data-id="${id}"]`);
+  await row.locator('button', { hasText: 'Resume' }).click();
+  assert.equal(await waitForState(page, ['finished', 'error', 'stopped'], 30000), 'finished');
+  const result = await page.evaluate(() => window.__lab.result);
+  assert.equal(JSON.stringify(result.epochs), JSON.stringify(node.epochs), `resumed after epoch ${ckEpoch}`);
+  assert.equal(JSON.stringify(result.final), JSON.stringify(node.final));
+  const rec = (await storedRuns(page)).find((r) => r.id === id);
+  assert.equal(rec.status, 'finished');
+  assert.equal(rec.epochs.length, 3);
+  assert.equal(await page.evaluate((id) => window.__lab.storedCheckpoint(id).then((c) => c ?? null), id), null, 'a finished run keeps no checkpoint');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs compare, export and import', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(page, ['ready']);
+  await page.click('#tab-sweep');
+  await page.fill('#sweep-grid', 'loss=ce,nce+rce\nnoise=0,0.4');
+  await page.fill('#sweep-workers', '2');
+  await page.click('#sweep-run');
+  await page.waitForFunction(() => document.getElementById('sweep-status').dataset.state === 'finished', null, { timeout: 60000 });
+  assert.match(await text(page, '#sweep-status'), /4 of 4 cells finished/);
+  assert.equal(await page.locator('#sweep-cells tbody tr[data-state="finished"]').count(), 4);
+  await page.waitForFunction(() => window.__lab.sweepChart?.points === 4);
+  assert.equal(await page.evaluate(() => window.__lab.sweepChart.lines), 2);
+  await screenshot(page, 'sweep');
+
+  const runs = (await storedRuns(page)).filter((r) => r.sweep);
+  assert.equal(runs.length, 4);
+  assert.ok(runs.every((r) => r.status === 'finished' && r.epochs.length === 1));
+  assert.deepEqual(runs.map((r) => r.config).sort(), [
+    'v=1&train=300&test=100&mult=0.25&loss=nce+rce&noise=0.4&tsne=0&opt=adam&lr=0.003&epochs=1',
+    'v=1&train=300&test=100&mult=0.25&loss=nce+rce&tsne=0&opt=adam&lr=0.003&epochs=1',
+    'v=1&train=300&test=100&mult=0.25&noise=0.4&tsne=0&opt=adam&lr=0.003&epochs=1',
+    'v=1&train=300&test=100&mult=0.25&tsne=0&opt=adam&lr=0.003&epochs=1', // loss=ce, noise=0: the defaults
+  ]);
+
+  // compare two of them: overlaid curves and the keys that differ
+  await page.click('#tab-history');
+  await page.locator('#history-filter').fill('sweep');
+  const boxes = page.locator('#history tbody tr input[type="checkbox"]');
+  assert.equal(await boxes.count(), 4);
+  await boxes.nth(0).check();
+  await boxes.nth(3).check();
+  await page.click('#compare');
+  await page.locator('#compare-panel').waitFor();
+  const diff = await text(page, '#diff');
+  assert.match(diff, /loss|noise/);
+  assert.match(diff, /last test acc/);
+  await screenshot(page, 'compare');
+
+  // export the two as JSON
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(exported.length, 2);
+  assert.ok(exported.every((r) => r.config && r.epochs.length === 1));
+
+  // import JSONL: two good lines and a bad one, reported by line
+  const lines = [
+    { config: 'dataset=synth&loss=ce&noise=0.2&seed=0', last_test_acc: 0.5, best_test_acc: 0.55, status: 'finished', epochs: 10 },
+    { config: 'dataset=synth&loss=ce&noise=0.2&seed=1', last_test_acc: 0.6, best_test_acc: 0.6, status: 'finished', epochs: 10 },
+    { config: 'dataset=synth&<b>x</b>=1', last_test_acc: 0.5, best_test_acc: 0.5, status: 'finished', epochs: 1 },
+  ].map((o) => JSON.stringify(o)).join('\n');
+  await page.setInputFiles('#import', { name: 'runs.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(lines) });
+  await page.waitForFunction(() => /Imported 2 run/.test(document.getElementById('notice').textContent));
+  assert.match(await text(page, '#notice'), /Skipped 1: line 3: unknown config key '<b>x<\/b>'/);
+  await page.waitForFunction(() => window.__lab.sweepChart?.points === 2 && window.__lab.sweepChart?.lines === 1);
+  assert.equal((await storedRuns(page)).filter((r) => r.imported).length, 2);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
