@@ -18,6 +18,8 @@ function pairs(config) {
   return m;
 }
 
+// 2026-11-29 09:32: short, sortable, the same in every locale
+const when = (t) => { const d = new Date(t), p = (n) => String(n).padStart(2, '0'); return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`; };
 const lastAcc = (r) => r.result?.last_test_acc ?? r.epochs?.at(-1)?.test_acc;
 
 function download(name, type, text) {
@@ -106,7 +108,7 @@ export class History {
       h('td', { textContent: `${r.epochs?.length ?? 0}/${total}` }),
       h('td', { textContent: pct(lastAcc(r)) }),
       h('td', { textContent: r.engine || '-' }),
-      h('td', { textContent: new Date(r.created).toLocaleString() }), actions);
+      h('td', { textContent: when(r.created) }), actions);
     return tr;
   }
 

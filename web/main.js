@@ -266,6 +266,7 @@ const handlers = {
     if (cardFor === m.info.name) { showDatasetCard(); refreshForm(); }
   },
   loading(m) {
+    if (m.loaded === m.total) (lab.loads ??= []).push({ file: m.file, cached: m.cached });
     el.progressText.textContent = m.cached ? `${m.file}: from the browser's cache` :
       `downloading ${m.file}: ${(m.loaded / 2 ** 20).toFixed(1)} of ${(m.total / 2 ** 20).toFixed(1)} MB`;
     el.bar.value = m.total ? m.loaded / m.total : 0;

@@ -109,7 +109,7 @@ async function download(url, total, file) {
     if (loaded + value.length > total) throw new Error(`${file} is larger than the manifest says. Hint: rebuild the site after preparing the datasets.`);
     out.set(value, loaded);
     loaded += value.length;
-    if (performance.now() - last > 100) { post({ type: 'loading', file, loaded, total, cached: false }); last = performance.now(); }
+    if (loaded < total && performance.now() - last > 100) { post({ type: 'loading', file, loaded, total, cached: false }); last = performance.now(); }
   }
   if (loaded !== total) throw new Error(`${file} was cut short (${loaded} of ${total} bytes). Hint: press Run again.`);
   return out;

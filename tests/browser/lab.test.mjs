@@ -181,3 +181,47 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a reload mid-run keeps every finished epoch; the run shows as stopped and resumable', async () => {
+  const config = 'dataset=synth&train=1500&test=200&epochs=20&model=cnn4&mult=0.25&opt=adam&lr=0.003&batch=32&tsne=0';
+  const { page, problems } = await openPage(browser, site.url + '#' + config);
+  await waitForState(page, ['ready']);
+  await page.click('#run');
+  await page.waitForFunction(() => window.__lab.epochs.length >= 1);
+  const id = await page.evaluate(() => window.__lab.runId);
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.epochs.length >= 1), id);
+  await page.reload();
+  await waitForState(page, ['ready']);
+  await page.click('#tab-history');
+  const row = page.locator(`#history tr[data-id="${id}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('td.status').textContent(), 'stopped');
+  const rec = (await storedRuns(page)).find((r) => r.id === id);
+  assert.ok(rec.epochs.length >= 1, 'the finished epochs are kept');
+  assert.match(rec.message, /closed or reloaded/);
+  await row.locator('button', { hasText: 'Resume' }).waitFor();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a prepared dataset loads lazily from the site and comes from IndexedDB the second time', async (t) => {
+  const manifest = JSON.parse(readFileSync(join(site.root, 'datasets', 'manifest.json'), 'utf8'));
+  if (!manifest.datasets.some((d) => d.name === 'mnist' && d.available)) return t.skip('mnist is not prepared');
+  const config = 'dataset=mnist&train=500&test=200&epochs=1&model=linear&tsne=0';
+  const { page, problems } = await openPage(browser, site.url + '#' + config);
+  await waitForState(page, ['ready']);
+  await page.waitForFunction(() => /60,000 train · 10,000 test/.test(document.getElementById('dataset-card').textContent));
+  const first = await runAndWait(page, 60000);
+  assert.equal(first.result.dataset.name, 'mnist');
+  assert.deepEqual(await page.evaluate(() => window.__lab.loads), [
+    { file: 'mnist/train.shard', cached: false }, { file: 'mnist/test.shard', cached: false }]);
+  await page.waitForFunction(() => window.__lab.galleryDrawn > 0);
+  await page.reload();
+  const second = await runAndWait(page, 60000);
+  assert.deepEqual(await page.evaluate(() => window.__lab.loads), [
+    { file: 'mnist/train.shard', cached: true }, { file: 'mnist/test.shard', cached: true }]);
+  assert.equal(JSON.stringify(second.result.final), JSON.stringify(first.result.final));
+  await page.locator('#results').screenshot({ path: join(site.root, '..', 'screenshots', 'results-mnist.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
