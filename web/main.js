@@ -429,10 +429,13 @@ async function renderResult(r, config) {
     `${r.dataset?.name === 'cifar10' ? ' CIFAR-10 test accuracy is on the 1,000 available test images.' : ''}`;
   if (!f) return;
   const name = (i) => names[i] ?? String(i);
-  const top3 = (t) => t.map(([k, p]) => `${name(k)} ${(100 * p).toFixed(0)}%`).join(' · ');
+  const top3 = (t) => t.map(([k, p]) => `${name(k)}: ${(100 * p).toFixed(0)}%`).join(' · ');
   const steps = [
     () => perClassChart(f, names),
-    () => tsneChart(r.embedding, names),
+    () => {
+      tsneChart(r.embedding, names);
+      $('tsne-note').textContent = r.embedding?.xy ? `${r.embedding.xy.length} test images, coloured by true class.` : 'No t-SNE in this run (tsne=0).';
+    },
     () => heatmap($('confusion'), f.confusion, names, { rowLabel: 'true class', colLabel: 'predicted' }),
     () => {
       if (r.noise?.matrix) heatmap($('noise-matrix'), r.noise.matrix, names, { rowLabel: 'true class', colLabel: 'given label' });
@@ -450,8 +453,11 @@ async function renderResult(r, config) {
         galleryFor.cards.set(m.idx, canvas);
         gallery.append(galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas));
       }
-      $('relabelled').replaceChildren(...(r.relabelled || []).slice(0, 15).map((m) =>
+      const relabelled = (r.relabelled || []).slice(0, 15);
+      $('relabelled').replaceChildren(...relabelled.map((m) =>
         galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)])));
+      if (!relabelled.length) $('relabelled').append(h('p', { className: 'hint', textContent: 'None: no training label was changed.' }));
+      if (!galleryFor.cards.size) gallery.append(h('p', { className: 'hint', textContent: 'None: every test image is classified right.' }));
       if (galleryFor.cards.size && ready)
         worker.postMessage({ type: 'images', id: galleryFor.id, dataset: nl.configJSON(config).dataset, idx: [...galleryFor.cards.keys()] });
     },

@@ -225,3 +225,26 @@ test('a prepared dataset loads lazily from the site and comes from IndexedDB the
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a full storage loses no metrics: the checkpoint is refused with a notice that offers a clean-up', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL.replace('epochs=1', 'epochs=2'));
+  await waitForState(page, ['ready']);
+  // every checkpoint write fails as a full disk would make it fail
+  await page.evaluate(() => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (...args) {
+      if (this.name === 'checkpoints') throw new DOMException('the quota is exceeded', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+  });
+  const { result } = await runAndWait(page);
+  assert.equal(result.epochs.length, 2);
+  await page.waitForFunction(() => /storage is full: the checkpoint of epoch 1 was not saved \(the metrics are\)/.test(document.getElementById('notice').textContent));
+  assert.equal(await page.locator('#notice button', { hasText: 'Delete old checkpoints' }).count(), 1);
+  const id = await page.evaluate(() => window.__lab.runId);
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.status === 'finished'), id);
+  const rec = (await storedRuns(page)).find((r) => r.id === id);
+  assert.equal(rec.epochs.length, 2);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
