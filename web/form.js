@@ -190,9 +190,9 @@ export class ConfigForm {
     for (const [k, { wrap }] of this.fields) wrap.classList.toggle('invalid', k === key);
   }
 
+  // one write per group: a disabled fieldset disables every control in it
   setDisabled(disabled) {
-    for (const { control } of this.fields.values())
-      for (const c of control.matches?.('input,select') ? [control] : control.querySelectorAll('input')) c.disabled = disabled;
+    for (const fs of this.root.querySelectorAll('fieldset')) if (fs.disabled !== disabled) fs.disabled = disabled;
   }
 }
 

@@ -103,7 +103,7 @@ function setCanonical(c, { hash = true } = {}) {
   form.mark(null);
   refreshForm();
   if (datasetChanged) showDatasetCard();
-  if (lab.state === 'invalid' || lab.state === 'loading') setState(ready ? 'ready' : 'loading', ready ? 'ready' : 'loading the core');
+  if (lab.state === 'invalid') setState(ready && lab.booted ? 'ready' : 'loading', ready && lab.booted ? 'ready' : 'loading the core');
 }
 
 function refreshForm() {
@@ -199,6 +199,15 @@ function showDatasetCard() {
   el.card.replaceChildren(h('h2', { textContent: `Dataset: ${name}` }), h('p', { className: 'explain', textContent: DATASET_NOTES[name] || '' }), dl);
 }
 
+// Ready = the worker has its core and the page has built its controls, in either order.
+function whenReady() {
+  if (!ready || !lab.booted) return;
+  if (lab.state === 'loading') setState('ready', 'ready');
+  else setState(lab.state, el.status.textContent); // refreshes the buttons
+  showDatasetCard();
+  if (pendingRun) { pendingRun = false; startRun(); }
+}
+
 // ---- the run worker -------------------------------------------------------------------
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -257,9 +266,7 @@ const handlers = {
     el.engine.dataset.engine = m.engine;
     el.engine.title = m.version;
     if (m.fallback) notice(m.fallback, 'warn');
-    setState(lab.state === 'invalid' ? 'invalid' : 'ready', lab.state === 'invalid' ? 'bad config' : 'ready');
-    if (canonical) showDatasetCard();
-    if (pendingRun) { pendingRun = false; startRun(); }
+    whenReady();
   },
   dataset(m) {
     datasetInfo.set(m.info.name, m.info);
@@ -280,8 +287,10 @@ const handlers = {
     lab.epochs.push(m.epoch);
     record.epochs = record.epochs.filter((e) => e.epoch < m.epoch.epoch).concat(m.epoch);
     addEpochRow(m.epoch, m.seconds);
-    curves.set(record.epochs);
     save(record);
+    // the chart in a task of its own: two short tasks, not one long one
+    const epochs = record.epochs;
+    setTimeout(() => curves.set(epochs), 0);
     if (m.checkpoint) { const id = record.id; saving = saving.then(() => saveCheckpoint(id, m.epoch.epoch, m.checkpoint)); }
   },
   paused(m) { setState('paused', `paused in epoch ${Math.min(m.progress.epoch + 1, m.progress.epochs)}`); },
@@ -584,6 +593,7 @@ async function boot() {
   }
   historyView.refresh();
   lab.booted = true;
+  whenReady();
 }
 boot().catch((e) => {
   notice(`The lab could not start: ${e.message}. Hint: rebuild the site (node scripts/build-site.mjs) and reload.`);
