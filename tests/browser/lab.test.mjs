@@ -167,6 +167,11 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
   assert.equal(exported.length, 2);
   assert.ok(exported.every((r) => r.config && r.epochs.length === 1));
 
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const rows = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.match(rows[0], /^id,name,status,config,epoch,lr,train_loss,train_acc,train_acc_clean,val_acc,test_loss,test_acc,grad_norm$/);
+  assert.equal(rows.length, 3, 'a header and one epoch of each of the two runs');
+
   // import JSONL: two good lines and a bad one, reported by line
   const lines = [
     { config: 'dataset=synth&loss=ce&noise=0.2&seed=0', last_test_acc: 0.5, best_test_acc: 0.55, status: 'finished', epochs: 10 },

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSite } from '../../scripts/build-site.mjs';
@@ -69,6 +69,14 @@ test('the default experiment trains one epoch, draws its curves and is kept in I
   assert.equal(rec.epochs.length, 1);
   assert.equal(rec.result.last_test_acc, result.last_test_acc);
   assert.equal(rec.config, result.config);
+  // Copy link: the page's address with the canonical config (the clipboard may be refused headless)
+  await page.click('#copy-link');
+  await page.waitForFunction(() => window.__lab.copied);
+  assert.equal(await page.evaluate(() => window.__lab.copied), site.url + '#' + result.config);
+  // a chart as PNG
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('button[data-png="curves"]')]);
+  assert.equal(png.suggestedFilename(), 'curves.png');
+  assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
   await screenshot(page, 'run');
   await page.locator('#results').screenshot({ path: join(repoRoot, 'build', 'screenshots', 'results.png') });
 
