@@ -190,10 +190,6 @@ export class ConfigForm {
     for (const [k, { wrap }] of this.fields) wrap.classList.toggle('invalid', k === key);
   }
 
-  // one write per group: a disabled fieldset disables every control in it
-  setDisabled(disabled) {
-    for (const fs of this.root.querySelectorAll('fieldset')) if (fs.disabled !== disabled) fs.disabled = disabled;
-  }
 }
 
 export function safeDecode(s) {

@@ -92,7 +92,7 @@ export class History {
     box.addEventListener('change', () => (box.checked ? this.selected.add(r.id) : this.selected.delete(r.id)));
     const name = h('span', { className: 'name', textContent: r.name, title: r.config });
     const total = Number(pairs(r.config).get('epochs') ?? 10);
-    const actions = h('td', { className: 'actions' });
+    const actions = h('div', { className: 'actions' });
     const button = (label, fn, title = '') => {
       const b = h('button', { type: 'button', className: 'small secondary', textContent: label, title });
       b.addEventListener('click', fn);
@@ -103,12 +103,12 @@ export class History {
       button('Resume', () => this.onResume(r), `continue from the checkpoint after epoch ${this.ckpts.get(r.id).epoch}`);
     button('Rename', () => this.rename(r, name));
     button('Delete', () => this.remove(r));
-    tr.append(h('td', {}, box), h('td', { className: 'left' }, name),
+    tr.append(h('td', {}, box), h('td', { className: 'left' }, name, actions),
       h('td', { className: 'status', textContent: r.status, title: r.message || '' }),
       h('td', { textContent: `${r.epochs?.length ?? 0}/${total}` }),
       h('td', { textContent: pct(lastAcc(r)) }),
       h('td', { textContent: r.engine || '-' }),
-      h('td', { textContent: when(r.created) }), actions);
+      h('td', { textContent: when(r.created) }));
     return tr;
   }
 

@@ -60,8 +60,8 @@ function setState(s, text) {
   el.pause.textContent = s === 'paused' ? 'Resume' : 'Pause';
   el.stop.disabled = !(s === 'running' || s === 'paused');
   el.gradcheck.disabled = !ready || busy || s === 'invalid';
-  el.config.readOnly = busy;
-  form?.setDisabled(busy);
+  // the controls stay editable during a run: they prepare the next one (the run keeps its
+  // own config), and locking a hundred controls costs the page a long style recalculation
   sweep?.setLabBusy(busy || !ready);
 }
 
@@ -358,7 +358,9 @@ worker.onmessage = ({ data }) => {
 
 async function startRun({ resume = null } = {}) {
   if (!ready || ['running', 'paused', 'stopping'].includes(lab.state) || sweep.busy) return;
-  if (!tryConfig(el.config.value, { fromForm: false })) return;
+  // the string field may hold an edit not yet taken (its input is debounced)
+  if (el.config.value !== canonical && !tryConfig(el.config.value, { fromForm: false })) return;
+  const t0 = performance.now();
   clearNotice();
   resetRun();
   let checkpoint;
@@ -382,6 +384,8 @@ async function startRun({ resume = null } = {}) {
   setState('running', 'running');
   save(record).then(() => historyView.refresh());
   worker.postMessage({ type: 'run', config: canonical, checkpoint }, checkpoint ? [checkpoint.buffer] : []);
+  const ms = performance.now() - t0;
+  if (ms > 30) (lab.slow ??= []).push({ type: 'start', ms: Math.round(ms), at: Math.round(t0) });
 }
 
 function progress(p, seconds) {
@@ -479,11 +483,17 @@ async function renderResult(r, config) {
   lab.rendered = id;
 }
 
-function drawGallery(m) {
+// ten images a task: thirty at once make a long task on a slow machine
+async function drawGallery(m) {
   if (!galleryFor || m.id !== galleryFor.id) return;
-  for (const { idx, data } of m.pixels) {
-    const canvas = galleryFor.cards.get(idx);
-    if (canvas) drawImage(canvas, m, data, m.w <= 28 ? 2 : 2);
+  const mine = galleryFor;
+  for (let i = 0; i < m.pixels.length; i += 10) {
+    if (i) await nextTask();
+    if (galleryFor !== mine) return;
+    for (const { idx, data } of m.pixels.slice(i, i + 10)) {
+      const canvas = mine.cards.get(idx);
+      if (canvas) drawImage(canvas, m, data, 2);
+    }
   }
   lab.galleryDrawn = m.pixels.length;
 }

@@ -88,6 +88,12 @@ test('the default experiment trains one epoch, draws its curves and is kept in I
   await row.waitFor();
   assert.equal(await row.locator('td.status').textContent(), 'finished');
   await screenshot(page, 'history');
+  // Open shows it again: curves and end-of-run views
+  await row.locator('button', { hasText: 'Open' }).click();
+  await page.locator('#results').waitFor();
+  assert.ok(await points() >= 4);
+  assert.equal(await page.locator('#epochs tbody tr').count(), 1);
+  await page.waitForFunction(() => window.__lab.galleryDrawn > 0);
   assert.deepEqual(problems, []);
   await page.close();
 });
