@@ -46,7 +46,6 @@ let manifest = null;     // datasets/manifest.json, or null when no dataset is p
 const datasetInfo = new Map(); // name -> card facts
 let record = null;       // the run being trained, as stored in IndexedDB
 let saving = Promise.resolve(); // IndexedDB writes of the run, in order
-let lastProgress = null;
 
 // ---- status and notices ----------------------------------------------------------------
 
@@ -303,7 +302,8 @@ const handlers = {
     record.result = r;
     record.epochs = r.epochs;
     record.message = r.message || '';
-    save(record).then(() => store.deleteCheckpoint(record.id)).then(() => historyView.refresh());
+    const id = record.id; // a finished run needs no checkpoint
+    save(record).then(() => store.deleteCheckpoint(id)).catch(() => {}).then(() => historyView.refresh());
     el.bar.value = 1;
     renderResult(r, record.config); // in steps of their own tasks, after this one
     if (r.status === 'diverged') {
@@ -389,7 +389,6 @@ async function startRun({ resume = null } = {}) {
 }
 
 function progress(p, seconds) {
-  lastProgress = p;
   const total = p.epochs * p.steps_per_epoch, done = p.epoch * p.steps_per_epoch + p.step;
   const frac = total ? done / total : 0;
   const images = p.epoch * p.train_size + Math.min(p.step * p.batch, p.train_size);
