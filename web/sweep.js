@@ -186,8 +186,11 @@ export class Sweep {
 
   // the chart of the current group: x = noise rate, one line per loss, mean ± std of last test acc
   async redraw() {
-    if (!this.group || !window.Chart) return;
-    const runs = (await store.allRuns().catch(() => [])).filter((r) => r.sweep === this.group && r.result && typeof r.result.last_test_acc === 'number');
+    if (!window.Chart) return;
+    const all = await store.allRuns().catch(() => []);
+    this.group ??= all.find((r) => r.sweep)?.sweep; // after a reload: the latest sweep or import
+    if (!this.group) return;
+    const runs = all.filter((r) => r.sweep === this.group && r.result && typeof r.result.last_test_acc === 'number');
     const byLoss = new Map();
     for (const r of runs) {
       const cfg = this.nl.configJSON(r.config);
