@@ -70,6 +70,21 @@ test('hostile links are reported by key and change nothing', async () => {
   assert.notEqual(await page.evaluate(() => window.__lab.canonical), good);
   assert.equal(await page.evaluate(() => window.__pwned ?? null), null);
 
+  // the Content-Security-Policy: no eval, no inline script, even if something got in
+  // (Playwright's own evaluate is exempt, so the test inserts a script as an injection would)
+  const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.doesNotMatch(csp, /unsafe-inline|'unsafe-eval'/);
+  const violation = await page.evaluate(() => new Promise((resolve) => {
+    document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true });
+    const s = document.createElement('script');
+    s.textContent = 'window.__pwned = 1';
+    document.body.append(s);
+  }));
+  assert.match(violation, /^script-src/);
+  assert.equal(await page.evaluate(() => window.__pwned ?? null), null, 'an inline script ran');
+  problems.splice(0, problems.length, ...problems.filter((p) => !/Content Security Policy/.test(p)));
+
   // a fresh load of a hostile link: the start experiment, a notice, no run
   const fresh = await openPage(browser, site.url + '#epochs=1&run=1&<script>alert(1)</script>=1');
   await waitForState(fresh.page, ['ready']);
@@ -160,6 +175,21 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
   assert.match(diff, /loss|noise/);
   assert.match(diff, /last test acc/);
   await screenshot(page, 'compare');
+
+  // rename one, delete another
+  const first = page.locator('#history tbody tr').nth(0);
+  const firstId = await first.getAttribute('data-id');
+  await first.locator('button', { hasText: 'Rename' }).click();
+  await first.locator('input[aria-label="new name"]').fill('sweep <b>renamed</b>');
+  await first.locator('input[aria-label="new name"]').press('Enter');
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r.name === 'sweep <b>renamed</b>'), firstId);
+  await page.locator(`#history tr[data-id="${firstId}"] .name`, { hasText: 'sweep <b>renamed</b>' }).waitFor();
+  assert.equal(await page.locator('#history b').count(), 0, 'a name is text, not HTML');
+  const third = page.locator('#history tbody tr').nth(2);
+  const thirdId = await third.getAttribute('data-id');
+  await third.locator('button', { hasText: 'Delete' }).click();
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => !r), thirdId);
+  await page.locator(`#history tr[data-id="${thirdId}"]`).waitFor({ state: 'detached' });
 
   // export the two as JSON
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
