@@ -109,13 +109,15 @@ test('a share link restores every control and gives the CLI\'s metrics bit for b
   // a fresh browser profile: nothing stored, nothing cached
   const fresh = await launchBrowser();
   try {
-    const { page, problems } = await openPage(fresh, site.url + '#' + config);
-    await waitForState(page, ['ready']);
+    // run=1: it runs as soon as the core is loaded
+    const { page, problems } = await openPage(fresh, site.url + '#' + config + '&run=1');
+    await page.waitForFunction(() => window.__lab.booted);
     assert.equal(await page.inputValue('#config'), cli.config, 'the link is shown in its canonical form');
     for (const [key, value] of [['train', '512'], ['val', '64'], ['aug', 'crop+flip'], ['noise', '0.3'], ['noise_type', 'pair'], ['loss', 'sce'], ['seed', '7'], ['opt', 'adam'], ['epochs', '2'], ['dataset', 'synth'], ['wd', '0.0005']])
       assert.equal(await page.inputValue(`#cfg-${key}`), value, `control ${key}`);
-    assert.match(await text(page, '#notice'), /Opened a shared experiment/);
-    const { result } = await runAndWait(page, 60000);
+    assert.equal(await waitForState(page, ['finished', 'error', 'invalid'], 60000), 'finished');
+    assert.equal(decodeURIComponent(new URL(page.url()).hash.slice(1)), cli.config, 'run=1 is not part of the config');
+    const result = await page.evaluate(() => window.__lab.result);
     assert.equal(result.config, cli.config);
     // JSON floats have 9 significant digits: equal JSON means equal float bits
     for (const k of ['epochs', 'final', 'noise', 'class_counts', 'given_counts', 'embedding', 'mistakes', 'relabelled', 'best_test_acc', 'last_test_acc', 'params', 'dataset', 'loss_params'])
