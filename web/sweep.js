@@ -199,7 +199,7 @@ export class Sweep {
       line.set(cfg.noise, [...(line.get(cfg.noise) ?? []), r.result.last_test_acc]);
     }
     const datasets = [];
-    [...byLoss].forEach(([loss, line], i) => {
+    [...byLoss].sort((a, b) => a[0].localeCompare(b[0])).forEach(([loss, line], i) => {
       const pts = [...line].sort((a, b) => a[0] - b[0]).map(([x, ys]) => {
         const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
         const sd = Math.sqrt(ys.reduce((a, y) => a + (y - mean) ** 2, 0) / Math.max(1, ys.length - 1));
@@ -218,7 +218,7 @@ export class Sweep {
       data: { datasets },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false,
-        scales: { x: { type: 'linear', title: { display: true, text: 'noise rate' } }, y: { min: 0, max: 1, title: { display: true, text: 'test accuracy' } } },
+        scales: { x: { type: 'linear', title: { display: true, text: 'noise rate' } }, y: { min: 0, suggestedMax: 0.5, title: { display: true, text: 'test accuracy' } } },
         plugins: { legend: { labels: { boxWidth: 12, filter: (item, data) => !data.datasets[item.datasetIndex].band } } },
       },
     });
