@@ -214,7 +214,7 @@ async function train(config, checkpoint) {
         post({ type: 'paused', progress: run.progress(), seconds: active / 1000 });
         await paused.promise;
         t0 = performance.now();
-        post({ type: 'resumed' });
+        if (!stopRequested) post({ type: 'resumed' });
       }
       if (stopRequested) {
         post({ type: 'stopped', progress: run.progress(), seconds: seconds() });
