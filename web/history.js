@@ -164,8 +164,9 @@ export class History {
     lab().compared = runs.length;
   }
 
-  exportJSON() {
-    download('noisylab-runs.json', 'application/json', JSON.stringify(this.chosen(), null, 1));
+  async exportJSON() {
+    const runs = await Promise.all(this.chosen().map((r) => store.getRun(r.id).then((full) => full ?? r)));
+    download('noisylab-runs.json', 'application/json', JSON.stringify(runs, null, 1));
   }
 
   exportCSV() {

@@ -498,8 +498,9 @@ async function drawGallery(m) {
 }
 
 // shows a stored run: its config in the controls, its curves, its end-of-run views
-function showRun(rec) {
+async function showRun(light) {
   if (['running', 'paused', 'stopping'].includes(lab.state)) return notice('A run is in progress: open stored runs when it is done.', 'warn');
+  const rec = (await store.getRun(light.id).catch(() => null)) ?? light;
   tryConfig(rec.config, { fromForm: false });
   resetRun();
   for (const e of rec.epochs || []) addEpochRow(e, NaN);

@@ -1,8 +1,10 @@
 // store.js: the lab's IndexedDB, shared by the page and the Worker.
 //
-// Three object stores in the database 'noisylab':
+// Four object stores in the database 'noisylab':
 //   runs         { id, name, config, engine, isa, status, created, updated, epochs: [], result, sweep? }
-//                status: running | finished | stopped | diverged | failed
+//                status: running | finished | stopped | diverged | failed; result holds only the
+//                summary (accuracies, time), so listing a long history stays quick
+//   results      { id, result }: the whole result of a run (matrices, t-SNE, mistakes)
 //   checkpoints  { id (= run id), epoch, bytes, size, saved }: the latest checkpoint of a run
 //   shards       { file, sha256, bytes }: dataset shards cached after their first download
 //
@@ -10,7 +12,7 @@
 // rejects with an Error whose name is 'QuotaExceededError' (see isQuotaError).
 
 const DB_NAME = 'noisylab';
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: results apart from runs
 let dbPromise = null;
 
 export function openDB() {
@@ -20,6 +22,7 @@ export function openDB() {
     req.onupgradeneeded = () => {
       const db = req.result;
       if (!db.objectStoreNames.contains('runs')) db.createObjectStore('runs', { keyPath: 'id' });
+      if (!db.objectStoreNames.contains('results')) db.createObjectStore('results', { keyPath: 'id' });
       if (!db.objectStoreNames.contains('checkpoints')) db.createObjectStore('checkpoints', { keyPath: 'id' });
       if (!db.objectStoreNames.contains('shards')) db.createObjectStore('shards', { keyPath: 'file' });
     };
@@ -51,13 +54,27 @@ export const isQuotaError = (e) => e && (e.name === 'QuotaExceededError' || /quo
 // a sortable, unique id: creation time and a random tail
 export const newRunId = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
-export const putRun = (run) => tx('runs', 'readwrite', (s) => s.put({ ...run, updated: Date.now() }));
-export const getRun = (id) => tx('runs', 'readonly', (s) => s.get(id));
+// what the history list needs of a result
+const SUMMARY = ['status', 'last_test_acc', 'best_test_acc', 'best_epoch', 'wall_seconds', 'img_per_s', 'engine', 'stopped_early'];
+const summary = (r) => Object.fromEntries(SUMMARY.filter((k) => k in r).map((k) => [k, r[k]]));
+
+export async function putRun(run) {
+  if (run.result && !run.result.summary) await tx('results', 'readwrite', (s) => s.put({ id: run.id, result: run.result }));
+  const light = { ...run, updated: Date.now() };
+  if (run.result) light.result = { ...summary(run.result), summary: true };
+  return tx('runs', 'readwrite', (s) => s.put(light));
+}
+// a run with its whole result
+export async function getRun(id) {
+  const run = await tx('runs', 'readonly', (s) => s.get(id));
+  if (run?.result?.summary) run.result = (await tx('results', 'readonly', (s) => s.get(id)))?.result ?? run.result;
+  return run;
+}
+// every run, newest first, with the summaries of their results
 export const allRuns = async () => ((await tx('runs', 'readonly', (s) => s.getAll())) || [])
   .sort((a, b) => b.created - a.created);
 export async function deleteRun(id) {
-  await tx('runs', 'readwrite', (s) => s.delete(id));
-  await tx('checkpoints', 'readwrite', (s) => s.delete(id));
+  for (const store of ['runs', 'results', 'checkpoints']) await tx(store, 'readwrite', (s) => s.delete(id));
 }
 
 // Runs found 'running' when the page loads belong to a page that is gone: they are stopped.

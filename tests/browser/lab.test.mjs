@@ -195,7 +195,7 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
   const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
   assert.equal(exported.length, 2);
-  assert.ok(exported.every((r) => r.config && r.epochs.length === 1));
+  assert.ok(exported.every((r) => r.config && r.epochs.length === 1 && r.result.final.confusion.length === 10), 'whole results');
 
   const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const rows = readFileSync(await csv.path(), 'utf8').trim().split('\n');
