@@ -154,11 +154,7 @@ export class ConfigForm {
 
   // sets every control from a canonical config string (keys absent = defaults)
   write(canonical) {
-    const values = new Map();
-    for (const part of canonical.split('&')) {
-      const i = part.indexOf('=');
-      if (i > 0) values.set(part.slice(0, i), safeDecode(part.slice(i + 1)));
-    }
+    const values = new Map([...configPairs(canonical)].map(([k, v]) => [k, safeDecode(v)]));
     for (const [key, { s, control }] of this.fields) {
       const v = values.has(key) ? values.get(key) : s.default;
       if (key === 'noise_matrix') this.matrix.value = v;
@@ -190,6 +186,16 @@ export class ConfigForm {
     for (const [k, { wrap }] of this.fields) wrap.classList.toggle('invalid', k === key);
   }
 
+}
+
+// "key=value&..." -> Map of key -> value as written (a canonical string has only non-defaults)
+export function configPairs(config) {
+  const m = new Map();
+  for (const part of String(config).split('&')) {
+    const i = part.indexOf('=');
+    if (i > 0) m.set(part.slice(0, i), part.slice(i + 1));
+  }
+  return m;
 }
 
 export function safeDecode(s) {

@@ -2,21 +2,12 @@
 // filter, opens, resumes, renames and deletes them, overlays the curves of selected runs with
 // a table of how their configs differ, exports JSON or CSV and imports JSONL.
 import * as store from './store.js';
-import { h } from './form.js';
+import { configPairs, h } from './form.js';
 import { colour, lineOptions, pct } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const MB = (b) => (b / 2 ** 20).toFixed(1);
 
-// "key=value&..." -> Map (the canonical string holds only what differs from the defaults)
-function pairs(config) {
-  const m = new Map();
-  for (const p of String(config).split('&')) {
-    const i = p.indexOf('=');
-    if (i > 0) m.set(p.slice(0, i), p.slice(i + 1));
-  }
-  return m;
-}
 
 // 2026-11-29 09:32: short, sortable, the same in every locale
 const when = (t) => { const d = new Date(t), p = (n) => String(n).padStart(2, '0'); return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`; };
@@ -32,7 +23,8 @@ function download(name, type, text) {
 }
 
 export class History {
-  // onOpen(run), onResume(run), notice(text, kind), normalize(config) -> canonical or throws
+  // onOpen(run), onResume(run), notice(text, kind), normalize(config) -> canonical or throws,
+  // configJSON(config) -> every key's value
   constructor(opts) {
     Object.assign(this, opts);
     this.runs = [];
@@ -91,7 +83,8 @@ export class History {
     const box = h('input', { type: 'checkbox', checked: this.selected.has(r.id), 'aria-label': `select ${r.name}` });
     box.addEventListener('change', () => (box.checked ? this.selected.add(r.id) : this.selected.delete(r.id)));
     const name = h('span', { className: 'name', textContent: r.name, title: r.config });
-    const total = Number(pairs(r.config).get('epochs') ?? 10);
+    let total = '?';
+    try { total = this.configJSON(r.config).epochs; } catch { /* a config of another version */ }
     const actions = h('div', { className: 'actions' });
     const button = (label, fn, title = '') => {
       const b = h('button', { type: 'button', className: 'small secondary', textContent: label, title });
@@ -153,7 +146,7 @@ export class History {
     this.chart?.destroy();
     if (window.Chart) this.chart = new window.Chart($('compare-chart'), { type: 'line', data: { datasets }, options: lineOptions() });
     // the keys on which the runs differ; a missing key is the default
-    const maps = runs.map((r) => pairs(r.config));
+    const maps = runs.map((r) => configPairs(r.config));
     const keys = [...new Set(maps.flatMap((m) => [...m.keys()]))].filter((k) => new Set(maps.map((m) => m.get(k) ?? '(default)')).size > 1);
     const table = $('diff');
     table.replaceChildren(

@@ -577,7 +577,7 @@ document.addEventListener('click', (ev) => {
 const curves = new Curves($('curves'));
 const historyView = new History({
   onOpen: showRun, onResume: resumeRun, notice, ckptCap: CKPT_CAP, deleteOldCheckpoints,
-  normalize: (c) => nl.normalizeConfig(c), onImported: (group) => { tabs.show('sweep'); sweep.showGroup(group); },
+  normalize: (c) => nl.normalizeConfig(c), configJSON: (c) => nl.configJSON(c), onImported: (group) => { tabs.show('sweep'); sweep.showGroup(group); },
   isBusy: (id) => record?.id === id && ['running', 'paused', 'stopping'].includes(lab.state),
 });
 let sweep = null;

@@ -3,20 +3,12 @@
 // run. The chart: test accuracy vs noise rate, one line per loss, ±1 std bands over the rest
 // (usually the seeds).
 import * as store from './store.js';
-import { h } from './form.js';
+import { configPairs, h } from './form.js';
 import { colour, pct } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_CELLS = 200;
 
-function pairs(config) {
-  const m = new Map();
-  for (const p of config.split('&')) {
-    const i = p.indexOf('=');
-    if (i > 0) m.set(p.slice(0, i), p.slice(i + 1));
-  }
-  return m;
-}
 const join = (m) => [...m].map(([k, v]) => `${k}=${v}`).join('&');
 
 export class Sweep {
@@ -68,7 +60,7 @@ export class Sweep {
     }
     const cells = [];
     for (const combo of combos) {
-      const m = pairs(this.getBase?.() || 'v=1');
+      const m = configPairs(this.getBase?.() || 'v=1');
       for (const [k, v] of combo) m.set(k, encodeURIComponent(v));
       try {
         cells.push({ config: this.nl.normalizeConfig(join(m)), label: combo.map(([k, v]) => `${k}=${v}`).join(' '), state: 'waiting' });
