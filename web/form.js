@@ -18,6 +18,9 @@ const h = (tag, props = {}, ...kids) => {
 };
 export { h };
 
+// the parameters of the Loss group: each is shown when nl.lossParams() says the loss uses it
+const LOSS_PARAMS = GROUPS.find((g) => g.name === 'Loss').keys.filter((k) => k !== 'loss');
+
 // "a number from 0 to 100, default 0.01" from a schema entry
 function rangeText(s) {
   if (s.type === 'choice') return `default ${s.default}`;
@@ -76,10 +79,7 @@ class MatrixEditor {
     });
   }
   get value() {
-    // the identity is the "empty" matrix: no custom noise typed yet
-    const v = this.cells.map((row) => row.map((f) => f.value.trim() || '0').join(',')).join(';');
-    const identity = this.cells.every((row, i) => row.every((f, j) => Number(f.value) === (i === j ? 1 : 0)));
-    return identity ? '' : v;
+    return this.cells.map((row) => row.map((f) => f.value.trim() || '0').join(',')).join(';');
   }
   set value(v) {
     const rows = v ? v.split(';').map((r) => r.split(',')) : [];
@@ -144,7 +144,10 @@ export class ConfigForm {
   // the raw config of the controls: every key that differs from its default
   read() {
     const parts = [];
+    const custom = this.fields.get('noise_type')?.control.value === 'custom';
     for (const [key, { s, control }] of this.fields) {
+      // the matrix belongs in the config only when it is the noise model
+      if (key === 'noise_matrix' && !custom) continue;
       const v = (key === 'noise_matrix' ? this.matrix.value : control.value).trim();
       if (v === '' || v === s.default) continue;
       parts.push(`${key}=${encodeURIComponent(v)}`);
@@ -172,8 +175,7 @@ export class ConfigForm {
       let shown = true;
       const when = SHOWN_WHEN[key];
       if (when) shown = Object.entries(when).every(([k, vals]) => vals.includes(value(k)));
-      if (this.fields.get(key).s.type === 'number-or-auto' || ['cb_beta', 'margin', 'pnorm'].includes(key))
-        shown = lossKeys ? lossKeys.has(key) : true;
+      if (LOSS_PARAMS.includes(key)) shown = lossKeys ? lossKeys.has(key) : true;
       wrap.hidden = !shown;
     }
     if (this.matrix) this.matrix.resize(classes, classNames);
@@ -185,7 +187,6 @@ export class ConfigForm {
   mark(key) {
     for (const [k, { wrap }] of this.fields) wrap.classList.toggle('invalid', k === key);
   }
-
 }
 
 // "key=value&..." -> Map of key -> value as written (a canonical string has only non-defaults)

@@ -283,3 +283,30 @@ test('a full storage loses no metrics: the checkpoint is refused with a notice t
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the K x K editor sets a custom noise matrix that the run realises', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(page, ['ready']);
+  assert.equal(await page.locator('.field[data-key="noise_matrix"]').isVisible(), false, 'hidden unless noise_type=custom');
+  await page.selectOption('#cfg-noise_type', 'custom');
+  assert.equal(await page.locator('.field[data-key="noise_matrix"]').isVisible(), true);
+  assert.equal(await page.locator('.field[data-key="noise"]').isVisible(), false, 'the rate is ignored for custom noise');
+  // class 0 is always given label 1
+  const cells = page.locator('.matrix-table input');
+  assert.equal(await cells.count(), 100);
+  await cells.nth(0).fill('0');
+  await cells.nth(1).fill('1');
+  await page.waitForFunction(() => window.__lab.canonical.includes('noise_matrix=0,1,0,0,0,0,0,0,0,0;0,1,'));
+  assert.equal(await page.locator('.matrix-table td.sum.bad').count(), 0);
+  const { result } = await runAndWait(page);
+  const row0 = result.noise.matrix[0];
+  assert.equal(row0[0], 0);
+  assert.equal(row0[1], result.class_counts[0], 'every image of class 0 is labelled 1');
+  // a row that does not sum to 1 is flagged, and the core names the key
+  await cells.nth(2).fill('0.5');
+  await page.locator('.matrix-table td.sum.bad').first().waitFor();
+  await page.waitForFunction(() => document.getElementById('notice').dataset.key === 'noise_matrix');
+  assert.equal(await page.evaluate(() => window.__lab.state), 'invalid');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
