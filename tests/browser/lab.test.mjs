@@ -310,3 +310,17 @@ test('the K x K editor sets a custom noise matrix that the run realises', async 
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a diverging run says so with a hint and is kept as diverged', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#dataset=synth&train=200&test=50&epochs=2&model=mlp&lr=100&momentum=0.9999&wd=0&tsne=0');
+  await waitForState(page, ['ready']);
+  await page.click('#run');
+  assert.equal(await waitForState(page, ['diverged', 'finished', 'error'], 30000), 'diverged');
+  assert.match(await text(page, '#notice'), /diverged.*Hint: lower the learning rate/);
+  const id = await page.evaluate(() => window.__lab.runId);
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.status === 'diverged'), id);
+  assert.equal(await page.locator('#run').isEnabled(), true);
+  await page.waitForTimeout(300); // the end-of-run views draw without errors
+  assert.deepEqual(problems, []);
+  await page.close();
+});
