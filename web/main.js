@@ -27,7 +27,7 @@ const $ = (id) => document.getElementById(id);
 const el = {
   engine: $('engine'), status: $('status'), notice: $('notice'), config: $('config'), form: $('form'),
   run: $('run'), pause: $('pause'), stop: $('stop'), copy: $('copy-link'), reset: $('reset'),
-  bar: $('bar'), progressText: $('progress-text'), epochs: $('epochs').tBodies[0], card: $('dataset-card'),
+  bar: $('bar'), progressText: $('progress-text'), liveText: $('live-text'), epochs: $('epochs').tBodies[0], card: $('dataset-card'),
   results: $('results'), summary: $('summary'), gradcheck: $('gradcheck'), gradcheckOut: $('gradcheck-out'),
 };
 
@@ -289,7 +289,7 @@ const handlers = {
     save(record);
     // the chart in a task of its own: two short tasks, not one long one
     const epochs = record.epochs;
-    setTimeout(() => curves.set(epochs), 0);
+    setTimeout(() => timed('curves', () => curves.set(epochs)), 0);
     if (m.checkpoint) { const id = record.id; saving = saving.then(() => saveCheckpoint(id, m.epoch.epoch, m.checkpoint)); }
   },
   paused(m) { setState('paused', `paused in epoch ${Math.min(m.progress.epoch + 1, m.progress.epochs)}`); },
@@ -346,13 +346,15 @@ const handlers = {
     else { notice(m.message); setState('error', 'failed'); }
   },
 };
-worker.onmessage = ({ data }) => {
+// runs fn and notes it when it takes long: the tests read lab.slow, since a slow piece of
+// work on this thread is what makes the page stutter
+function timed(type, fn) {
   const t = performance.now();
-  handlers[data.type]?.(data);
-  // the tests read this: a handler that takes long is what makes the page stutter
+  fn();
   const ms = performance.now() - t;
-  if (ms > 30) (lab.slow ??= []).push({ type: data.type, ms: Math.round(ms), at: Math.round(t) });
-};
+  if (ms > 30) (lab.slow ??= []).push({ type, ms: Math.round(ms), at: Math.round(t) });
+}
+worker.onmessage = ({ data }) => timed(data.type, () => handlers[data.type]?.(data));
 
 // ---- running ------------------------------------------------------------------------------
 
@@ -400,6 +402,10 @@ function progress(p, seconds) {
   el.progressText.textContent =
     `epoch ${between ? p.epoch : p.epoch + 1}/${p.epochs} · step ${between ? p.steps_per_epoch : p.step}/${p.steps_per_epoch} · ` +
     `${rate ? rate.toFixed(0) : '-'} img/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
+  el.liveText.textContent = p.train_loss === undefined ? '' :
+    `this epoch so far: train loss ${num(p.train_loss)} · acc ${pct(p.train_acc)} on the given labels, ${pct(p.train_acc_clean)} on the clean ones`;
+  // (the chart itself is redrawn once an epoch: a Chart.js redraw can take tens of
+  // milliseconds on a busy machine, too much to do several times a second)
 }
 
 function addEpochRow(e, seconds) {
@@ -418,6 +424,7 @@ function resetRun() {
   el.results.hidden = true;
   el.bar.value = 0;
   el.progressText.textContent = '-';
+  el.liveText.textContent = '';
 }
 
 // ---- results -----------------------------------------------------------------------------

@@ -57,7 +57,6 @@ export class Curves {
   reset() { this.set([]); }
   set(epochs) {
     if (!this.chart || (!epochs.length && !this.points)) return; // nothing to redraw: spare the page a layout
-
     CURVES.forEach(([, field], i) => {
       this.chart.data.datasets[i].data = epochs.filter((e) => e[field] !== undefined).map((e) => ({ x: e.epoch, y: e[field] }));
     });

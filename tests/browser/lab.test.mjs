@@ -126,6 +126,7 @@ test('a stopped run resumes from its checkpoint to the metrics of an uninterrupt
   await page.click('#tab-history');
   const row = page.locator(`#history tr[data-id="${id}"]`);
   await row.locator('button', { hasText: 'Resume' }).click();
+  await waitForState(page, ['running', 'finished']); // Resume reads the checkpoint first
   assert.equal(await waitForState(page, ['finished', 'error', 'stopped'], 30000), 'finished');
   const result = await page.evaluate(() => window.__lab.result);
   assert.equal(JSON.stringify(result.epochs), JSON.stringify(node.epochs), `resumed after epoch ${ckEpoch}`);
