@@ -221,6 +221,7 @@ test('Pause holds the run, Stop ends it; the UI recovers and the run is saved as
   assert.equal(await waitForState(page, ['paused'], 5000), 'paused');
   assert.equal(await text(page, '#pause'), 'Resume');
   const held = await text(page, '#progress-text');
+  assert.match(await text(page, '#live-text'), /^this epoch so far: train loss \d+\.\d{4} · acc \d+\.\d\d% on the given labels, \d+\.\d\d% on the clean ones$/);
   await page.waitForTimeout(400);
   assert.equal(await text(page, '#progress-text'), held, 'no progress while paused');
   await page.click('#pause');
