@@ -32,6 +32,8 @@ const el = {
 };
 
 const scalar = new URLSearchParams(location.search).get('scalar') === '1';
+// the config this tab last wrote to its hash, from before this load (see openLink)
+const ownHash = (() => { try { return sessionStorage.getItem('noisylab-hash'); } catch { return null; } })();
 const lab = (window.__lab = {
   state: 'loading', runId: null, result: null, epochs: [], times: null, engine: null, canonical: '',
   curvePoints: () => curves.points, storedRuns: () => store.allRuns(), storedRun: (id) => store.getRun(id),
@@ -99,6 +101,7 @@ function setCanonical(c, { hash = true } = {}) {
   canonical = lab.canonical = c;
   el.config.value = c;
   if (hash && decodeHash(location.hash.slice(1)) !== c) history.replaceState(null, '', '#' + c);
+  try { sessionStorage.setItem('noisylab-hash', c); } catch { /* storage off: a reload greets it as a link */ }
   form.mark(null);
   refreshForm();
   if (datasetChanged) showDatasetCard();
@@ -149,12 +152,13 @@ function openLink() {
     form.mark(key);
     return false;
   }
+  const own = c === ownHash; // a reload of this tab opens the hash it wrote itself: no shared link
   form.write(c);
   setCanonical(c);
   if (runNow) {
     if (ready) startRun(); else pendingRun = true;
   } else {
-    notice('Opened a shared experiment: every control is set from the link.', 'info', { action: { label: 'Run it', run: () => startRun() } });
+    if (!own) notice('Opened a shared experiment: every control is set from the link.', 'info', { action: { label: 'Run it', run: () => startRun() } });
   }
   return true;
 }
@@ -481,10 +485,10 @@ async function renderResult(r, config) {
         worker.postMessage({ type: 'images', id: galleryFor.id, dataset: nl.configJSON(config).dataset, idx: [...galleryFor.cards.keys()] });
     },
   ];
-  for (const step of steps) {
+  for (const [i, step] of steps.entries()) {
     await nextTask();
     if (id !== renderId) return; // a newer result is being drawn
-    step();
+    timed(`view ${i}`, step);
   }
   lab.rendered = id;
 }

@@ -30,7 +30,7 @@ after(async () => {
 
 const text = (page, sel) => page.locator(sel).textContent();
 
-test('the default experiment trains one epoch, draws its curves and is kept in IndexedDB', async () => {
+test('the default experiment trains one epoch, draws its curves and is kept in IndexedDB', async (t) => {
   const { page, problems } = await openPage(browser, site.url);
   await waitForState(page, ['ready']);
   assert.match(await text(page, '#engine'), /^WASM SIMD \(wasm-simd128\)$/);
@@ -83,6 +83,8 @@ test('the default experiment trains one epoch, draws its curves and is kept in I
   // reload: the history shows it
   await page.reload();
   await waitForState(page, ['ready']);
+  assert.equal(await page.inputValue('#config'), result.config, 'the reload keeps the experiment');
+  assert.equal(await page.locator('#notice').isVisible(), false, 'a reload is not greeted as a shared link');
   await page.click('#tab-history');
   const row = page.locator(`#history tr[data-id="${rec.id}"]`);
   await row.waitFor();
@@ -94,6 +96,7 @@ test('the default experiment trains one epoch, draws its curves and is kept in I
   assert.ok(await points() >= 4);
   assert.equal(await page.locator('#epochs tbody tr').count(), 1);
   await page.waitForFunction(() => window.__lab.galleryDrawn > 0);
+  t.diagnostic(`slow pieces of work on the main thread: ${JSON.stringify(await page.evaluate(() => window.__lab.slow || []))}`);
   assert.deepEqual(problems, []);
   await page.close();
 });
