@@ -214,6 +214,19 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
   assert.match(await text(page, '#notice'), /Skipped 1: line 3: unknown config key '<b>x<\/b>'/);
   await page.waitForFunction(() => window.__lab.sweepChart?.points === 2 && window.__lab.sweepChart?.lines === 1);
   assert.equal((await storedRuns(page)).filter((r) => r.imported).length, 2);
+
+  // Stop sweep: the running cells stop, the waiting ones are skipped, the lab is free again
+  assert.equal(await page.locator('#run').isEnabled(), true);
+  await page.fill('#sweep-grid', 'epochs=30\nseed=1,2,3,4,5');
+  await page.click('#sweep-run');
+  await page.waitForFunction(() => document.querySelector('#sweep-cells tr[data-state="running"]'));
+  assert.equal(await page.locator('#run').isEnabled(), false, 'no single run during a sweep');
+  await page.click('#sweep-stop');
+  await page.waitForFunction(() => document.getElementById('sweep-status').dataset.state === 'stopped', null, { timeout: 10000 });
+  assert.equal(await page.locator('#sweep-cells tbody tr[data-state="finished"]').count(), 0);
+  assert.ok(await page.locator('#sweep-cells tbody tr[data-state="stopped"]').count() >= 1);
+  assert.ok(await page.locator('#sweep-cells tbody tr[data-state="skipped"]').count() >= 1);
+  assert.equal(await page.locator('#run').isEnabled(), true);
   assert.deepEqual(problems, []);
   await page.close();
 });
