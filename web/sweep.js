@@ -148,6 +148,8 @@ export class Sweep {
         else if (m.type === 'stopped') end('stopped', 'the sweep was stopped');
         else if (m.type === 'error') { cell.message = m.message; end('failed', m.message); }
       };
+      // a worker that dies (out of memory, say) ends its cell instead of hanging the sweep
+      w.onerror = (e) => { e.preventDefault(); cell.message = `the worker failed: ${e.message || 'no reason given'}`; end('failed', cell.message); };
       w.postMessage({ type: 'run', config: cell.config });
     });
   }
