@@ -218,6 +218,11 @@ worker.onerror = (e) => {
   e.preventDefault();
   ready = false;
   notice(`The worker failed: ${e.message || 'it could not load its module'}. Hint: rebuild the site (node scripts/build-site.mjs) and reload.`);
+  if (record?.status === 'running') {
+    record.status = 'failed';
+    record.message = `the worker failed: ${e.message || 'no reason given'}`;
+    save(record);
+  }
   setState('error', 'worker failed');
 };
 
