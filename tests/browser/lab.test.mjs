@@ -338,3 +338,20 @@ test('a diverging run says so with a hint and is kept as diverged', async () => 
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('Check gradients shows the analytic against the finite-difference gradients of every layer', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(page, ['ready']);
+  await page.click('#gradcheck');
+  await page.locator('#gradcheck-out table').waitFor({ timeout: 30000 });
+  assert.equal(await waitForState(page, ['ready']), 'ready');
+  const rows = page.locator('#gradcheck-out tbody tr');
+  assert.ok(await rows.count() >= 5, 'cnn4 has conv, batch-norm and dense layers');
+  const kinds = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[1].textContent));
+  assert.ok(kinds.includes('conv') && kinds.includes('dense'), kinds.join(','));
+  const verdicts = await rows.evaluateAll((trs) => trs.map((tr) => tr.lastChild.textContent));
+  assert.deepEqual([...new Set(verdicts)], ['ok'], 'every layer agrees with finite differences');
+  assert.match(await text(page, '#gradcheck-out p'), /batch of \d+, eps [\d.e-]+: worst median relative error of a layer/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
