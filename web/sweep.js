@@ -178,6 +178,15 @@ export class Sweep {
 
   showGroup(group) { this.group = group; this.redraw(); }
 
+  // the chart's numbers: one row per loss, one column per noise rate, mean ± sd (n runs)
+  summaryTable(lines) {
+    const xs = [...new Set(lines.flatMap(([, pts]) => pts.map((p) => p.x)))].sort((a, b) => a - b);
+    const cell = (p) => (p ? `${pct(p.mean)} ± ${(100 * p.sd).toFixed(2)} (${p.n})` : '-');
+    $('sweep-summary').replaceChildren(
+      h('thead', {}, h('tr', {}, h('th', { textContent: 'loss \\ noise' }), ...xs.map((x) => h('th', { textContent: String(x) })))),
+      h('tbody', {}, ...lines.map(([loss, pts]) => h('tr', {}, h('td', { textContent: loss }), ...xs.map((x) => h('td', { textContent: cell(pts.find((p) => p.x === x)) }))))));
+  }
+
   // the chart of the current group: x = noise rate, one line per loss, mean ± std of last test acc
   async redraw() {
     if (!window.Chart) return;
@@ -193,12 +202,13 @@ export class Sweep {
       line.set(cfg.noise, [...(line.get(cfg.noise) ?? []), r.result.last_test_acc]);
     }
     const datasets = [];
-    [...byLoss].sort((a, b) => a[0].localeCompare(b[0])).forEach(([loss, line], i) => {
-      const pts = [...line].sort((a, b) => a[0] - b[0]).map(([x, ys]) => {
-        const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
-        const sd = Math.sqrt(ys.reduce((a, y) => a + (y - mean) ** 2, 0) / Math.max(1, ys.length - 1));
-        return { x, mean, sd: ys.length > 1 ? sd : 0 };
-      });
+    const lines = [...byLoss].sort((a, b) => a[0].localeCompare(b[0])).map(([loss, line]) => [loss, [...line].sort((a, b) => a[0] - b[0]).map(([x, ys]) => {
+      const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
+      const sd = Math.sqrt(ys.reduce((a, y) => a + (y - mean) ** 2, 0) / Math.max(1, ys.length - 1));
+      return { x, mean, sd: ys.length > 1 ? sd : 0, n: ys.length };
+    })]);
+    this.summaryTable(lines);
+    lines.forEach(([loss, pts], i) => {
       const c = colour(i);
       const band = c + '33';
       // upper and lower edges first, filled between them; then the mean line over them

@@ -151,6 +151,8 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
   assert.equal(await page.locator('#sweep-cells tbody tr[data-state="finished"]').count(), 4);
   await page.waitForFunction(() => window.__lab.sweepChart?.points === 4);
   assert.equal(await page.evaluate(() => window.__lab.sweepChart.lines), 2);
+  assert.equal(await page.locator('#sweep-summary tbody tr').count(), 2);
+  assert.match(await text(page, '#sweep-summary'), /loss \\ noise00\.4ce\d+\.\d\d% ± 0\.00 \(1\)/);
   await screenshot(page, 'sweep');
 
   const runs = (await storedRuns(page)).filter((r) => r.sweep);
