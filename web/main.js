@@ -392,6 +392,7 @@ async function startRun({ resume = null } = {}) {
   }
   lab.runId = record.id;
   lab.times = { start: performance.now(), end: null };
+  lastTip = lab.times.start;
   setState('running', 'running');
   save(record).then(() => historyView.refresh());
   worker.postMessage({ type: 'run', config: canonical, checkpoint }, checkpoint ? [checkpoint.buffer] : []);
@@ -413,9 +414,16 @@ function progress(p, seconds) {
     `${rate ? rate.toFixed(0) : '-'} img/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
   el.liveText.textContent = p.train_loss === undefined ? '' :
     `this epoch so far: train loss ${num(p.train_loss)} · acc ${pct(p.train_acc)} on the given labels, ${pct(p.train_acc_clean)} on the clean ones`;
-  // (the chart itself is redrawn once an epoch: a Chart.js redraw can take tens of
-  // milliseconds on a busy machine, too much to do several times a second)
+  // the curves' moving point, every five seconds: a Chart.js redraw can take tens of
+  // milliseconds on a busy machine, too much for every progress message, and epochs
+  // shorter than that get their points at their ends anyway
+  const now = performance.now();
+  if (p.train_loss !== undefined && now - lastTip > 5000) {
+    lastTip = now;
+    setTimeout(() => { if (lab.state === 'running') timed('curves-live', () => curves.live(p)); }, 0);
+  }
 }
+let lastTip = 0;
 
 function addEpochRow(e, seconds) {
   const tr = h('tr');

@@ -55,12 +55,22 @@ export class Curves {
     }) : null;
   }
   reset() { this.set([]); }
-  set(epochs) {
-    if (!this.chart || (!epochs.length && !this.points)) return; // nothing to redraw: spare the page a layout
+  // epochs: the finished ones; tip: the running training metrics of the epoch in progress
+  // ({ x: fractional epoch, train_loss, train_acc, train_acc_clean }), drawn as a last point
+  set(epochs, tip = null) {
+    this.epochs = epochs;
+    if (!this.chart || (!epochs.length && !tip && !this.points)) return; // nothing to redraw: spare the page a layout
     CURVES.forEach(([, field], i) => {
-      this.chart.data.datasets[i].data = epochs.filter((e) => e[field] !== undefined).map((e) => ({ x: e.epoch, y: e[field] }));
+      const data = epochs.filter((e) => e[field] !== undefined).map((e) => ({ x: e.epoch, y: e[field] }));
+      if (tip && tip[field] !== undefined) data.push({ x: tip.x, y: tip[field] });
+      this.chart.data.datasets[i].data = data;
     });
     this.chart.update('none');
+  }
+  // a progress message with the running metrics (the core sends them from the first step)
+  live(p) {
+    if (p.train_loss === undefined) return;
+    this.set(this.epochs || [], { x: p.epoch + p.step / p.steps_per_epoch, train_loss: p.train_loss, train_acc: p.train_acc, train_acc_clean: p.train_acc_clean });
   }
   get points() { return this.chart ? this.chart.data.datasets.reduce((a, d) => a + d.data.length, 0) : 0; }
 }
