@@ -102,7 +102,7 @@ test('hostile links are reported by key and change nothing', async () => {
 });
 
 test('a stopped run resumes from its checkpoint to the metrics of an uninterrupted run', async () => {
-  const config = 'dataset=synth&train=1200&test=200&epochs=3&model=cnn4&mult=0.25&opt=adam&lr=0.003&batch=32&noise=0.2&tsne=0&seed=5';
+  const config = 'dataset=synth&train=640&test=100&epochs=5&model=cnn4&mult=0.25&opt=adam&lr=0.003&batch=32&noise=0.2&tsne=0&seed=5';
   const nl = await loadEngine({ wasmBinary: readFileSync(join(site.root, 'wasm', 'noisylab-simd.wasm')) });
   const run = nl.newRun(config);
   let node;
@@ -133,7 +133,7 @@ test('a stopped run resumes from its checkpoint to the metrics of an uninterrupt
   assert.equal(JSON.stringify(result.final), JSON.stringify(node.final));
   const rec = (await storedRuns(page)).find((r) => r.id === id);
   assert.equal(rec.status, 'finished');
-  assert.equal(rec.epochs.length, 3);
+  assert.equal(rec.epochs.length, 5);
   assert.equal(await page.evaluate((id) => window.__lab.storedCheckpoint(id).then((c) => c ?? null), id), null, 'a finished run keeps no checkpoint');
   assert.deepEqual(problems, []);
   await page.close();
@@ -234,7 +234,7 @@ test('a sweep of 2 losses x 2 noise rates completes and draws its chart; runs co
 });
 
 test('a reload mid-run keeps every finished epoch; the run shows as stopped and resumable', async () => {
-  const config = 'dataset=synth&train=1500&test=200&epochs=20&model=cnn4&mult=0.25&opt=adam&lr=0.003&batch=32&tsne=0';
+  const config = 'dataset=synth&train=800&test=100&epochs=20&model=cnn4&mult=0.25&opt=adam&lr=0.003&batch=32&tsne=0';
   const { page, problems } = await openPage(browser, site.url + '#' + config);
   await waitForState(page, ['ready']);
   await page.click('#run');
