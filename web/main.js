@@ -70,6 +70,7 @@ function setState(s, text) {
 // Text only: messages can carry pieces of a link, and never become HTML.
 function notice(text, kind = 'error', { key = null, action = null } = {}) {
   const t = text.length > 600 ? text.slice(0, 600) + '… (cut)' : text;
+  (lab.notices ??= []).push(t); // for the tests: notices replace each other
   el.notice.replaceChildren(h('span', { textContent: t }));
   if (action) {
     const b = h('button', { type: 'button', className: 'small secondary', textContent: action.label });
@@ -226,16 +227,35 @@ worker.onerror = (e) => {
   setState('error', 'worker failed');
 };
 
+// Saves a run record, after the writes before it. Metrics come before checkpoints: when the
+// storage is full, the checkpoints of other runs are deleted and the save is tried again.
 const save = (rec) => {
   const snapshot = structuredClone(rec);
-  saving = saving.then(() => store.putRun(snapshot)).catch((e) => {
+  const put = async () => {
+    try {
+      return await store.putRun(snapshot);
+    } catch (e) {
+      if (!store.isQuotaError(e)) throw e;
+      const freed = await dropCheckpoints(snapshot.id);
+      await store.putRun(snapshot);
+      notice(`The browser's storage was full: ${freed} checkpoint(s) of other runs were deleted to keep this run's metrics.`, 'warn');
+    }
+  };
+  saving = saving.then(put).catch((e) => {
     notice(store.isQuotaError(e)
-      ? 'The browser\'s storage is full: this run\'s metrics could not be saved. Hint: delete old runs or checkpoints in History.'
-      : `The run could not be saved in the browser (${e.message}). It goes on, but will not be in History.`, 'warn',
-    store.isQuotaError(e) ? { action: { label: 'Delete old checkpoints', run: deleteOldCheckpoints } } : {});
+      ? 'The browser\'s storage is full, even without checkpoints: this run\'s metrics could not be saved. Hint: delete old runs in History.'
+      : `The run could not be saved in the browser (${e.message}). It goes on, but will not be in History.`, 'warn');
   });
   return saving;
 };
+
+// deletes every checkpoint but the one of run `keep`; returns how many went
+async function dropCheckpoints(keep) {
+  const index = await store.checkpointIndex();
+  const drop = index.filter((c) => c.id !== keep);
+  for (const c of drop) await store.deleteCheckpoint(c.id);
+  return drop.length;
+}
 
 async function saveCheckpoint(id, epoch, bytes) {
   try {
@@ -259,10 +279,8 @@ async function saveCheckpoint(id, epoch, bytes) {
 }
 
 async function deleteOldCheckpoints() {
-  const index = await store.checkpointIndex();
-  for (const c of index) if (c.id !== record?.id) await store.deleteCheckpoint(c.id);
-  clearNotice('warn');
-  notice(`Deleted ${index.filter((c) => c.id !== record?.id).length} checkpoint(s); every run's metrics are kept.`, 'info');
+  const n = await dropCheckpoints(record?.id);
+  notice(`Deleted ${n} checkpoint(s); every run's metrics are kept.`, 'info');
   historyView.refresh();
 }
 

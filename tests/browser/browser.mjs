@@ -75,8 +75,9 @@ const text = (page, sel) => page.locator(sel).textContent();
 // presses Run and waits for the end; fails with the page's notice unless the run finished.
 // Returns { result, epochs, times } of window.__lab.
 export async function runAndWait(page, timeout = 30000) {
-  await waitForState(page, ['ready']);
+  await waitForState(page, ['ready', 'finished', 'stopped', 'diverged']); // idle
   await page.click('#run');
+  await waitForState(page, ['running', 'finished', 'error', 'invalid']); // this run, not the last one
   const state = await waitForState(page, ['finished', 'diverged', 'stopped', 'error', 'invalid'], timeout);
   if (state !== 'finished') throw new Error(`run ended '${state}': ${await text(page, '#notice')}`);
   return await page.evaluate(() => ({ result: window.__lab.result, epochs: window.__lab.epochs, times: window.__lab.times }));

@@ -296,6 +296,21 @@ test('a full storage loses no metrics: the checkpoint is refused with a notice t
   await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.status === 'finished'), id);
   const rec = (await storedRuns(page)).find((r) => r.id === id);
   assert.equal(rec.epochs.length, 2);
+
+  // the run record itself does not fit once: checkpoints go, the metrics stay
+  await page.evaluate(() => {
+    const put = IDBObjectStore.prototype.put;
+    let failed = false;
+    IDBObjectStore.prototype.put = function (...args) {
+      if (this.name === 'runs' && !failed) { failed = true; throw new DOMException('the quota is exceeded', 'QuotaExceededError'); }
+      return put.apply(this, args);
+    };
+  });
+  const second = await runAndWait(page);
+  assert.ok((await page.evaluate(() => window.__lab.notices)).some((n) => /storage was full: \d+ checkpoint\(s\) of other runs were deleted to keep this run's metrics/.test(n)));
+  const id2 = await page.evaluate(() => window.__lab.runId);
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.status === 'finished'), id2);
+  assert.equal(second.result.epochs.length, 2);
   assert.deepEqual(problems, []);
   await page.close();
 });
