@@ -77,10 +77,15 @@ export class Curves {
 
 // ---- end-of-run views -------------------------------------------------------------
 
-const charts = new Map(); // canvas id -> Chart, replaced on each result
+const charts = new Map(); // canvas id -> Chart; a new result replaces the data only
 function chartOn(id, config) {
-  charts.get(id)?.destroy();
   if (!hasChart()) return null;
+  const old = charts.get(id);
+  if (old) { // cheaper than building a new chart, which is what makes a long task
+    old.data = config.data;
+    old.update('none');
+    return old;
+  }
   const c = new window.Chart(document.getElementById(id), config);
   charts.set(id, c);
   return c;
