@@ -631,6 +631,12 @@ const char *run_progress_json(Run *r) {
     jprintf(r, &n, "{\"epoch\":%d,\"step\":%d,\"steps_per_epoch\":%d,\"epochs\":%d,\"batch\":%d,"
             "\"status\":%d,\"train_size\":%d}", r->epoch, r->step, r->steps_per_epoch, r->cfg.epochs,
             r->graph ? r->ntrain : r->cfg.batch, r->status, r->ntrain);
+    /* the running training metrics of the epoch so far (what the page draws live) */
+    if (r->step > 0 && r->seen > 0) {
+        n--; /* over the closing brace */
+        jprintf(r, &n, ",\"train_loss\":%.9g,\"train_acc\":%.9g,\"train_acc_clean\":%.9g}",
+                r->loss_sum / r->seen, (double)r->correct / r->seen, (double)r->correct_clean / r->seen);
+    }
     return r->json;
 }
 

@@ -8,10 +8,13 @@
 //   wasm/noisylab.js, build/wasm/*.wasm     -> build/site/wasm/   (the loader fetches the
 //                                              .wasm from beside itself: new URL(file, import.meta.url))
 //   node_modules/chart.js/dist/chart.umd.min.js -> build/site/vendor/ (served locally: works offline)
+//   build/datasets/                         -> build/site/datasets (a symlink, not a copy: the
+//                                              shards are large; the page reads manifest.json and
+//                                              fetches <name>/{train,test}.shard lazily)
 //
 // Idempotent and fast: a file is copied only when its size or mtime differ, and
 // files that no longer belong to the site are removed, so a second run is a no-op.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -42,6 +45,7 @@ function listTree(dir, base = dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const ent of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, ent.name);
+    if (ent.isSymbolicLink()) continue; // the datasets link: kept or replaced by linkDatasets
     if (ent.isDirectory()) listTree(p, base, out);
     else out.push(relative(base, p));
   }
@@ -53,6 +57,17 @@ function removeEmptyDirs(dir, keepRoot = true) {
   for (const ent of readdirSync(dir, { withFileTypes: true }))
     if (ent.isDirectory()) removeEmptyDirs(join(dir, ent.name), false);
   if (!keepRoot && readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
+}
+
+// build/site/datasets -> build/datasets, when datasets are prepared (synth needs none)
+function linkDatasets(root, out) {
+  const target = resolve(root, 'build', 'datasets');
+  const link = join(out, 'datasets');
+  let current = null;
+  try { current = lstatSync(link).isSymbolicLink() ? readlinkSync(link) : 'not a link'; } catch { /* none yet */ }
+  if (current === target) return;
+  if (current !== null) rmSync(link, { recursive: true, force: true });
+  if (existsSync(join(target, 'manifest.json'))) symlinkSync(target, link, 'dir');
 }
 
 // Returns { out, copied, removed, files }. Throws with a hint when an input is missing.
@@ -79,6 +94,7 @@ export function buildSite({ root = repoRoot, out = join(root, 'build', 'site') }
     removed++;
   }
   removeEmptyDirs(out);
+  linkDatasets(root, out);
   return { out, copied, removed, files: files.length };
 }
 

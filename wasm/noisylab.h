@@ -94,4 +94,10 @@ void nl_shard_free(NlShardBuilder *b);
 /* header of a shard: out[0..4] = n, c, h, w, classes */
 int nl_shard_info(const uint8_t *buf, uint32_t len, const char *name, int32_t *out);
 
+/* ---- the web lab (wasm/web.c) */
+/* the synth dataset's split 0 (train) or 1 (test) as shard bytes (valid until the next call) */
+const uint8_t *nl_synth_shard(int split, uint32_t *len);
+/* the class names of a dataset the core knows, as a JSON array ([] when unknown) */
+const char *nl_class_names_json(const char *dataset);
+
 #endif

@@ -159,6 +159,19 @@ class Engine {
     if (!h) this.fail();
     return new Run(this, h);
   }
+  // the synth dataset's split (0 train, 1 test) as shard bytes: the page draws its images
+  synthShard(split) {
+    const lp = this.malloc(4);
+    try {
+      const p = this.exports.nl_synth_shard(split, lp);
+      if (!p) this.fail();
+      return this.copyOut(p, this.heapU32(lp, 1)[0]);
+    } finally { this.free(lp); }
+  }
+  // the class names of a dataset the core knows ([] when it does not)
+  classNames(dataset) {
+    return JSON.parse(this.readCString(this.withStrings(this.exports.nl_class_names_json, [dataset])));
+  }
   // logits: array of rows; labels: array of ints. Returns { loss, grad (rows) }.
   // opts.classCounts: training count per class (cb-ce, cb-focal); opts.seed: the
   // seed of the triplet sampling (default 0).

@@ -1,256 +1,653 @@
-// main.js: the smoke page. Proves the core loads in a Web Worker and trains.
+// main.js: the lab's page. The main thread only renders and keeps records: the core trains
+// in worker.js, which posts progress, per-epoch metrics, checkpoints and the result.
 //
-// The main thread only renders: the core runs in worker.js, which posts progress,
-// per-epoch metrics and the result. The config is the URL hash (the same string
-// as `noisylab train`); ?scalar=1 forces the scalar core.
+// The config lives in three places that always agree: the controls (form.js, built from the
+// core's schema), the config string field and the URL hash, all holding the canonical
+// string of nl.normalizeConfig. A small copy of the core runs on this thread for that
+// (parsing is quick; training never happens here). ?scalar=1 makes runs use the scalar core.
 //
-// For tests: #status carries data-state (loading, ready, invalid, running, finished,
-// diverged, stopped, error); window.__lastResult is the final result,
-// window.__engine the loaded core, window.__runTimes the start and end of the last run.
+// For tests: #status carries data-state (loading, ready, invalid, running, paused, stopping,
+// finished, stopped, diverged, error); window.__lab has the current run's id, result,
+// epochs and times.
+import { loadEngine } from './wasm/noisylab.js';
+import { ConfigForm, h } from './form.js';
+import * as store from './store.js';
+import { DATASET_NOTES } from './text.js';
+import { Curves, drawImage, fmtTime, galleryCard, gradcheckTable, heatmap, metricsTable, num, pct, perClassChart, savePNG, tsneChart } from './views.js';
+import { History } from './history.js';
+import { Sweep } from './sweep.js';
 
-// One epoch of a small CNN on the embedded shapes dataset: a few seconds, well above chance.
-export const DEFAULT_CONFIG = 'dataset=synth&model=cnn4&mult=0.25&train=3000&test=500&epochs=1&batch=32&opt=adam&lr=0.003';
+// The first experiment: three quick epochs of a small CNN on the built-in shapes, with 20%
+// symmetric label noise and a robust loss, so every view has something to show.
+export const START_CONFIG = 'dataset=synth&train=3000&test=500&model=cnn4&mult=0.25&loss=nce+rce&noise=0.2&opt=adam&lr=0.003&batch=32&epochs=3';
+const MAX_HASH = 4096;          // the core's canonical config is at most 4 kB; a longer link is refused unread
+const CKPT_CAP = 200 * 2 ** 20; // checkpoints kept in IndexedDB, all runs together
 
 const $ = (id) => document.getElementById(id);
 const el = {
-  engine: $('engine'), isa: $('isa'), version: $('version'), status: $('status'),
-  form: $('form'), config: $('config'), run: $('run'), stop: $('stop'), notice: $('notice'),
-  bar: $('bar'), progressText: $('progress-text'), epochs: $('epochs').tBodies[0], result: $('result'),
+  engine: $('engine'), status: $('status'), notice: $('notice'), config: $('config'), form: $('form'),
+  run: $('run'), pause: $('pause'), stop: $('stop'), copy: $('copy-link'), reset: $('reset'),
+  bar: $('bar'), progressText: $('progress-text'), liveText: $('live-text'), epochs: $('epochs').tBodies[0], card: $('dataset-card'),
+  results: $('results'), summary: $('summary'), gradcheck: $('gradcheck'), gradcheckOut: $('gradcheck-out'),
 };
 
 const scalar = new URLSearchParams(location.search).get('scalar') === '1';
-let state = 'loading';
-let ready = false;
-let checkId = 0;
-let chart = null;
+// the config this tab last wrote to its hash, from before this load (see openLink)
+const ownHash = (() => { try { return sessionStorage.getItem('noisylab-hash'); } catch { return null; } })();
+const lab = (window.__lab = {
+  state: 'loading', runId: null, result: null, epochs: [], times: null, engine: null, canonical: '',
+  curvePoints: () => curves.points, storedRuns: () => store.allRuns(), storedRun: (id) => store.getRun(id),
+  storedCheckpoint: (id) => store.getCheckpoint(id),
+});
+let nl = null;           // the config parser: a copy of the core on this thread
+let form = null;
+let canonical = '';      // the current valid config
+let ready = false;       // the run worker has loaded its core
+let pendingRun = false;  // a link with run=1 came before the worker was ready
+let manifest = null;     // datasets/manifest.json, or null when no dataset is prepared
+const datasetInfo = new Map(); // name -> card facts
+let record = null;       // the run being trained, as stored in IndexedDB
+let saving = Promise.resolve(); // IndexedDB writes of the run, in order
+
+// ---- status and notices ----------------------------------------------------------------
 
 function setState(s, text) {
-  state = s;
+  lab.state = s;
   el.status.dataset.state = s;
   el.status.textContent = text || s;
-  const busy = s === 'running' || s === 'stopping';
-  el.run.disabled = !ready || busy;
-  el.stop.disabled = !busy || s === 'stopping';
-  el.config.readOnly = busy;
+  const busy = s === 'running' || s === 'paused' || s === 'stopping';
+  el.run.disabled = !ready || busy || s === 'invalid' || sweep?.busy;
+  el.pause.disabled = !(s === 'running' || s === 'paused');
+  el.pause.textContent = s === 'paused' ? 'Resume' : 'Pause';
+  el.stop.disabled = !(s === 'running' || s === 'paused');
+  el.gradcheck.disabled = !ready || busy || s === 'invalid';
+  // the controls stay editable during a run: they prepare the next one (the run keeps its
+  // own config), and locking a hundred controls costs the page a long style recalculation
+  sweep?.setLabBusy(busy || !ready);
 }
 
-function showNotice(text, kind = 'error') {
-  el.notice.textContent = text;
+// kind: error (red), warn (yellow), info (neutral); `key` names the config key it is about.
+// Text only: messages can carry pieces of a link, and never become HTML.
+function notice(text, kind = 'error', { key = null, action = null } = {}) {
+  const t = text.length > 600 ? text.slice(0, 600) + '… (cut)' : text;
+  (lab.notices ??= []).push(t); // for the tests: notices replace each other
+  el.notice.replaceChildren(h('span', { textContent: t }));
+  if (action) {
+    const b = h('button', { type: 'button', className: 'small secondary', textContent: action.label });
+    b.addEventListener('click', action.run);
+    el.notice.append(' ', b);
+  }
   el.notice.dataset.kind = kind;
+  if (key !== null) el.notice.dataset.key = key; else delete el.notice.dataset.key;
   el.notice.hidden = false;
 }
-function clearNotice() {
+function clearNotice(kind) {
+  if (kind && el.notice.dataset.kind !== kind) return;
   el.notice.hidden = true;
-  el.notice.textContent = '';
+  el.notice.replaceChildren();
   delete el.notice.dataset.kind;
+  delete el.notice.dataset.key;
 }
+const keyOf = (message) => /config key '([^']*)'/.exec(message)?.[1] ?? null;
 
-function fmtTime(s) {
-  if (!isFinite(s)) return '--:--';
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(sec).padStart(2, '0');
-}
-const pct = (x) => (x === undefined ? '-' : (100 * x).toFixed(2) + '%');
-const num = (x, d = 4) => (x === undefined ? '-' : Number(x).toFixed(d));
+// ---- the config: controls, string field, hash ---------------------------------------
 
-function configFromHash() {
-  const h = decodeURIComponentSafe(location.hash.replace(/^#/, ''));
-  return h.trim() ? h : DEFAULT_CONFIG;
-}
-// the field shows the hash readably; the core accepts %XX-encoded values too
-function decodeURIComponentSafe(s) {
-  // keep an encoded '&' or '=' encoded, or the decoded string would split differently
+// keeps an encoded '&' or '=' encoded, or the decoded string would split differently
+function decodeHash(s) {
   try { return s.replace(/%(?!26|3d)[0-9a-f]{2}/gi, (m) => decodeURIComponent(m)); } catch { return s; }
 }
 
-// ---- the worker ----------------------------------------------------------
+function setCanonical(c, { hash = true } = {}) {
+  const datasetChanged = !canonical || nl.configJSON(c).dataset !== nl.configJSON(canonical).dataset;
+  canonical = lab.canonical = c;
+  el.config.value = c;
+  if (hash && decodeHash(location.hash.slice(1)) !== c) history.replaceState(null, '', '#' + c);
+  try { sessionStorage.setItem('noisylab-hash', c); } catch { /* storage off: a reload greets it as a link */ }
+  form.mark(null);
+  refreshForm();
+  if (datasetChanged) showDatasetCard();
+  if (lab.state === 'invalid') setState(ready && lab.booted ? 'ready' : 'loading', ready && lab.booted ? 'ready' : 'loading the core');
+}
+
+function refreshForm() {
+  const info = datasetInfo.get(nl.configJSON(canonical).dataset);
+  form.refresh(canonical, { classes: info?.classes ?? 10, classNames: info?.class_names ?? [] });
+}
+
+// from the controls or the string field: normalise with the core, or say what is wrong
+function tryConfig(raw, { fromForm }) {
+  try {
+    const c = nl.normalizeConfig(raw);
+    clearNotice('config');
+    if (!fromForm) form.write(c);
+    setCanonical(c);
+    return true;
+  } catch (e) {
+    const key = keyOf(e.message);
+    form.mark(key);
+    notice(`Bad config: ${e.message}`, 'config', { key });
+    if (!['running', 'paused', 'stopping'].includes(lab.state)) setState('invalid', 'bad config');
+    return false;
+  }
+}
+
+// A link: the hash. Bad links change nothing but the notice.
+function openLink() {
+  let raw = location.hash.slice(1);
+  if (!raw.trim()) return false;
+  if (raw.length > MAX_HASH) {
+    notice(`This link was not applied: its config is ${(raw.length / 1024).toFixed(0)} kB long, and a config is at most ${MAX_HASH / 1024} kB. ` +
+      'Nothing was changed. Hint: ask for a fresh link with the "Copy link" button.', 'config', { key: '' });
+    return false;
+  }
+  raw = decodeHash(raw);
+  const parts = raw.split('&');
+  const runNow = parts.includes('run=1');
+  raw = parts.filter((p) => p !== 'run=1').join('&');
+  let c;
+  try {
+    c = nl.normalizeConfig(raw);
+  } catch (e) {
+    const key = keyOf(e.message) ?? /key '([^']*)'/.exec(e.message)?.[1] ?? '';
+    notice(`This link was not applied: ${e.message} Nothing was changed.`, 'config', { key });
+    form.mark(key);
+    return false;
+  }
+  const own = c === ownHash; // a reload of this tab opens the hash it wrote itself: no shared link
+  form.write(c);
+  setCanonical(c);
+  if (runNow) {
+    if (ready) startRun(); else pendingRun = true;
+  } else {
+    if (!own) notice('Opened a shared experiment: every control is set from the link.', 'info', { action: { label: 'Run it', run: () => startRun() } });
+  }
+  return true;
+}
+
+window.addEventListener('hashchange', () => {
+  if (['running', 'paused', 'stopping'].includes(lab.state)) return;
+  if (decodeHash(location.hash.slice(1)) === canonical) return;
+  openLink();
+});
+
+// ---- the dataset card -------------------------------------------------------------
+
+async function loadManifest() {
+  try {
+    const res = await fetch('datasets/manifest.json');
+    manifest = res.ok ? await res.json() : null;
+  } catch { manifest = null; }
+  for (const d of manifest?.datasets ?? []) if (d.available) datasetInfo.set(d.name, d);
+}
+
+let cardFor = '';
+function showDatasetCard() {
+  const name = nl.configJSON(canonical).dataset;
+  cardFor = name;
+  const d = datasetInfo.get(name);
+  if (!d && name === 'synth' && ready) worker.postMessage({ type: 'dataset', id: 'card', dataset: 'synth' });
+  const cfg = nl.configJSON(canonical);
+  const rows = [];
+  const fmt = (n) => Number(n).toLocaleString('en');
+  if (d) {
+    rows.push(['images', `${fmt(d.train)} train · ${fmt(d.test)} test · ${d.shape.join('×')}`]);
+    rows.push(['this run uses', `${cfg.train ? fmt(Math.min(cfg.train, d.train)) : 'all'} train${cfg.val ? ` (${fmt(cfg.val)} held out for validation)` : ''} · ${cfg.test ? fmt(Math.min(cfg.test, d.test)) : 'all'} test`]);
+    rows.push(['classes', (d.class_names || []).map((n, i) => `${n} (${fmt(d.class_counts?.train?.[i] ?? '?')})`).join(', ')]);
+    if (d.source) rows.push(['source', d.source.description], ['cite', d.source.citation], ['license', d.source.license]);
+    if (d.shards) rows.push(['download', `${((d.shards.train.bytes + d.shards.test.bytes) / 2 ** 20).toFixed(1)} MB on first use, then cached in this browser`]);
+  } else if (name !== 'synth') {
+    rows.push(['not here', `'${name}' is not prepared on this site. Hint: run \`npm run prepare-data\` and rebuild the site, or pick synth.`]);
+  }
+  const dl = h('dl', { className: 'facts' });
+  for (const [k, v] of rows) dl.append(h('dt', { textContent: k }), h('dd', { textContent: v }));
+  el.card.replaceChildren(h('h2', { textContent: `Dataset: ${name}` }), h('p', { className: 'explain', textContent: DATASET_NOTES[name] || '' }), dl);
+}
+
+// Ready = the worker has its core and the page has built its controls, in either order.
+function whenReady() {
+  if (!ready || !lab.booted) return;
+  if (lab.state === 'loading') setState('ready', 'ready');
+  else setState(lab.state, el.status.textContent); // refreshes the buttons
+  showDatasetCard();
+  if (pendingRun) { pendingRun = false; startRun(); }
+}
+
+// ---- the run worker -------------------------------------------------------------------
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 worker.onerror = (e) => {
   e.preventDefault();
   ready = false;
-  showNotice(`the worker failed: ${e.message || 'it could not load its module'}. Hint: rebuild the site (node scripts/build-site.mjs) and reload.`);
+  notice(`The worker failed: ${e.message || 'it could not load its module'}. Hint: rebuild the site (node scripts/build-site.mjs) and reload.`);
+  if (record?.status === 'running') {
+    record.status = 'failed';
+    record.message = `the worker failed: ${e.message || 'no reason given'}`;
+    save(record);
+  }
   setState('error', 'worker failed');
 };
-worker.onmessageerror = () => showNotice('a message from the worker could not be read. Hint: reload the page.');
 
-function check() {
-  if (!ready || state === 'running' || state === 'stopping') return;
-  worker.postMessage({ type: 'check', id: ++checkId, config: el.config.value });
+// Saves a run record, after the writes before it. Metrics come before checkpoints: when the
+// storage is full, the checkpoints of other runs are deleted and the save is tried again.
+const save = (rec) => {
+  const snapshot = structuredClone(rec);
+  const put = async () => {
+    try {
+      return await store.putRun(snapshot);
+    } catch (e) {
+      if (!store.isQuotaError(e)) throw e;
+      const freed = await dropCheckpoints(snapshot.id);
+      await store.putRun(snapshot);
+      notice(`The browser's storage was full: ${freed} checkpoint(s) of other runs were deleted to keep this run's metrics.`, 'warn');
+    }
+  };
+  saving = saving.then(put).catch((e) => {
+    notice(store.isQuotaError(e)
+      ? 'The browser\'s storage is full, even without checkpoints: this run\'s metrics could not be saved. Hint: delete old runs in History.'
+      : `The run could not be saved in the browser (${e.message}). It goes on, but will not be in History.`, 'warn');
+  });
+  return saving;
+};
+
+// deletes every checkpoint but the one of run `keep`; returns how many went
+async function dropCheckpoints(keep) {
+  const index = await store.checkpointIndex();
+  const drop = index.filter((c) => c.id !== keep);
+  for (const c of drop) await store.deleteCheckpoint(c.id);
+  return drop.length;
+}
+
+async function saveCheckpoint(id, epoch, bytes) {
+  try {
+    if (bytes.byteLength > CKPT_CAP) throw Object.assign(new Error('too big'), { tooBig: true });
+    // keep under the cap: drop the oldest checkpoints of other runs first
+    const index = await store.checkpointIndex();
+    let total = index.filter((c) => c.id !== id).reduce((a, c) => a + c.size, 0);
+    for (const c of index) {
+      if (total + bytes.byteLength <= CKPT_CAP) break;
+      if (c.id === id) continue;
+      await store.deleteCheckpoint(c.id);
+      total -= c.size;
+    }
+    await store.putCheckpoint({ id, epoch, bytes, size: bytes.byteLength });
+  } catch (e) {
+    if (e.tooBig) notice(`The checkpoint of epoch ${epoch} is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MB, over the ${CKPT_CAP / 2 ** 20} MB cap, so it was not kept; the metrics are saved.`, 'warn');
+    else if (store.isQuotaError(e)) notice(`The browser's storage is full: the checkpoint of epoch ${epoch} was not saved (the metrics are). Hint: delete old checkpoints.`, 'warn', { action: { label: 'Delete old checkpoints', run: deleteOldCheckpoints } });
+    else notice(`The checkpoint of epoch ${epoch} could not be saved (${e.message}); the metrics are.`, 'warn');
+  }
+  historyView.refresh();
+}
+
+async function deleteOldCheckpoints() {
+  const n = await dropCheckpoints(record?.id);
+  notice(`Deleted ${n} checkpoint(s); every run's metrics are kept.`, 'info');
+  historyView.refresh();
 }
 
 const handlers = {
   ready(m) {
     ready = true;
-    window.__engine = { engine: m.engine, isa: m.isa, version: m.version };
-    el.engine.textContent = m.engine;
-    el.isa.textContent = m.isa;
-    el.version.textContent = m.version;
-    if (m.fallback) showNotice(m.fallback, 'warn');
-    setState('ready', 'ready');
-    check();
+    lab.engine = m;
+    el.engine.textContent = `${m.engine === 'wasm-simd' ? 'WASM SIMD' : 'WASM scalar'} (${m.isa})`;
+    el.engine.dataset.engine = m.engine;
+    el.engine.title = m.version;
+    if (m.fallback) notice(m.fallback, 'warn');
+    whenReady();
   },
-  checked(m) {
-    if (m.id !== checkId || state === 'running' || state === 'stopping') return; // stale
-    if (m.ok) {
-      if (el.notice.dataset.kind === 'config') clearNotice();
-      if (state === 'invalid' || state === 'loading') setState('ready', 'ready');
-    } else {
-      showNotice(`Bad config: ${m.message}`, 'config');
-      setState('invalid', 'bad config');
-    }
+  dataset(m) {
+    datasetInfo.set(m.info.name, m.info);
+    if (cardFor === m.info.name) { showDatasetCard(); refreshForm(); }
+  },
+  loading(m) {
+    if (m.loaded === m.total) (lab.loads ??= []).push({ file: m.file, cached: m.cached });
+    el.progressText.textContent = m.cached ? `${m.file}: from the browser's cache` :
+      `downloading ${m.file}: ${(m.loaded / 2 ** 20).toFixed(1)} of ${(m.total / 2 ** 20).toFixed(1)} MB`;
+    el.bar.value = m.total ? m.loaded / m.total : 0;
   },
   started(m) {
-    history.replaceState(null, '', location.pathname + location.search + '#' + m.config);
-    el.result.textContent = '-';
+    if (m.resumed) notice(`Resumed from the checkpoint after epoch ${m.progress.epoch}.`, 'info');
     progress(m.progress, 0);
   },
   progress(m) { progress(m.progress, m.seconds); },
-  epoch(m) { addEpoch(m.epoch, m.seconds); },
+  epoch(m) {
+    lab.epochs.push(m.epoch);
+    record.epochs = record.epochs.filter((e) => e.epoch < m.epoch.epoch).concat(m.epoch);
+    addEpochRow(m.epoch, m.seconds);
+    save(record);
+    // the chart in a task of its own: two short tasks, not one long one
+    const epochs = record.epochs;
+    setTimeout(() => timed('curves', () => curves.set(epochs)), 0);
+    if (m.checkpoint) { const id = record.id; saving = saving.then(() => saveCheckpoint(id, m.epoch.epoch, m.checkpoint)); }
+  },
+  paused(m) { setState('paused', `paused in epoch ${Math.min(m.progress.epoch + 1, m.progress.epochs)}`); },
+  resumed() { setState('running', 'running'); },
   done(m) {
-    window.__runTimes.end = performance.now();
+    lab.times.end = performance.now();
     const r = m.result;
-    window.__lastResult = r;
-    el.result.textContent = JSON.stringify(r, null, 2);
+    lab.result = r;
+    record.status = r.status;
+    record.result = r;
+    record.epochs = r.epochs;
+    record.message = r.message || '';
+    const id = record.id; // a finished run needs no checkpoint
+    save(record).then(() => store.deleteCheckpoint(id)).catch(() => {}).then(() => historyView.refresh());
     el.bar.value = 1;
+    renderResult(r, record.config); // in steps of their own tasks, after this one
     if (r.status === 'diverged') {
-      showNotice(r.message, 'warn');
+      notice(r.message, 'warn');
       setState('diverged', 'diverged');
     } else {
-      setState('finished', `finished in ${r.wall_seconds.toFixed(1)} s: test acc ${pct(r.last_test_acc)}`);
+      setState('finished', `finished in ${fmtTime(r.wall_seconds)}: test acc ${pct(r.last_test_acc)}`);
     }
   },
   stopped(m) {
-    window.__runTimes.end = performance.now();
+    lab.times.end = performance.now();
     const p = m.progress;
+    record.status = 'stopped';
+    record.message = `stopped by the user in epoch ${Math.min(p.epoch + 1, p.epochs)}, step ${p.step}`;
+    save(record).then(() => historyView.refresh());
     setState('stopped', `stopped in epoch ${Math.min(p.epoch + 1, p.epochs)}, step ${p.step}`);
   },
+  gradcheck(m) {
+    gradcheckTable(el.gradcheckOut, m.result);
+    setState('ready', 'ready');
+  },
+  images(m) { drawGallery(m); },
+  warn(m) { notice(m.message, 'warn'); },
   error(m) {
-    if (window.__runTimes) window.__runTimes.end = performance.now();
+    if (lab.times) lab.times.end = performance.now();
     if (m.where === 'load') {
       ready = false;
-      showNotice(`Cannot load the core: ${m.message}`);
+      notice(`Cannot load the core: ${m.message}`);
       setState('error', 'no core');
-    } else if (m.where === 'config') {
-      showNotice(`Bad config: ${m.message}`, 'config');
-      setState('invalid', 'bad config');
-    } else {
-      showNotice(m.message);
-      setState('error', 'error');
+      return;
     }
+    if (m.where === 'images' || m.where === 'dataset') return notice(`The images could not be read: ${m.message}`, 'warn');
+    if (m.where === 'gradcheck') { notice(`Gradient check failed: ${m.message}`); return setState('ready', 'ready'); }
+    if (record && record.status === 'running') {
+      record.status = 'failed';
+      record.message = m.message;
+      save(record).then(() => historyView.refresh());
+    }
+    if (m.where === 'config') { notice(`Bad config: ${m.message}`, 'config', { key: keyOf(m.message) }); setState('invalid', 'bad config'); }
+    else { notice(m.message); setState('error', 'failed'); }
   },
 };
+// runs fn and notes it when it takes long: the tests read lab.slow, since a slow piece of
+// work on this thread is what makes the page stutter
+function timed(type, fn) {
+  const t = performance.now();
+  fn();
+  const ms = performance.now() - t;
+  if (ms > 30) (lab.slow ??= []).push({ type, ms: Math.round(ms), at: Math.round(t) });
+}
+worker.onmessage = ({ data }) => timed(data.type, () => handlers[data.type]?.(data));
 
-worker.onmessage = ({ data }) => {
-  const h = handlers[data.type];
-  if (h) h(data);
-};
+// ---- running ------------------------------------------------------------------------------
 
-// ---- rendering -----------------------------------------------------------
+async function startRun({ resume = null } = {}) {
+  if (!ready || ['running', 'paused', 'stopping'].includes(lab.state) || sweep.busy) return;
+  // the string field may hold an edit not yet taken (its input is debounced)
+  if (el.config.value !== canonical && !tryConfig(el.config.value, { fromForm: false })) return;
+  const t0 = performance.now();
+  clearNotice();
+  resetRun();
+  let checkpoint;
+  if (resume) {
+    record = resume.record;
+    checkpoint = resume.checkpoint.bytes;
+    record.epochs = record.epochs.filter((e) => e.epoch <= resume.checkpoint.epoch);
+    record.status = 'running';
+    record.engine = lab.engine.engine;
+    for (const e of record.epochs) addEpochRow(e, NaN);
+    curves.set(record.epochs);
+  } else {
+    const cfg = nl.configJSON(canonical);
+    record = {
+      id: store.newRunId(), name: `${cfg.loss} · ${cfg.noise_type} ${cfg.noise} · ${cfg.dataset}`, config: canonical,
+      engine: lab.engine.engine, isa: lab.engine.isa, status: 'running', created: Date.now(), epochs: [], result: null,
+    };
+  }
+  lab.runId = record.id;
+  lab.times = { start: performance.now(), end: null };
+  lastTip = lab.times.start;
+  setState('running', 'running');
+  save(record).then(() => historyView.refresh());
+  worker.postMessage({ type: 'run', config: canonical, checkpoint }, checkpoint ? [checkpoint.buffer] : []);
+  const ms = performance.now() - t0;
+  if (ms > 30) (lab.slow ??= []).push({ type: 'start', ms: Math.round(ms), at: Math.round(t0) });
+}
 
 function progress(p, seconds) {
   const total = p.epochs * p.steps_per_epoch, done = p.epoch * p.steps_per_epoch + p.step;
   const frac = total ? done / total : 0;
   const images = p.epoch * p.train_size + Math.min(p.step * p.batch, p.train_size);
   const rate = seconds > 0 ? images / seconds : 0;
-  const eta = frac > 0 ? seconds / frac - seconds : Infinity;
+  const eta = frac > 0 && seconds > 0 ? seconds / frac - seconds : Infinity;
   el.bar.value = frac;
   // between epochs the core says (epoch n done, step 0): show that as epoch n, all steps done
   const between = p.step === 0 && p.epoch > 0;
   el.progressText.textContent =
     `epoch ${between ? p.epoch : p.epoch + 1}/${p.epochs} · step ${between ? p.steps_per_epoch : p.step}/${p.steps_per_epoch} · ` +
     `${rate ? rate.toFixed(0) : '-'} img/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
-}
-
-function addEpoch(e, seconds) {
-  const tr = document.createElement('tr');
-  for (const v of [e.epoch, e.lr.toPrecision(3), num(e.train_loss), pct(e.train_acc), pct(e.val_acc),
-    num(e.test_loss), pct(e.test_acc), num(e.grad_norm, 3), fmtTime(seconds)]) {
-    const td = document.createElement('td');
-    td.textContent = v;
-    tr.append(td);
+  el.liveText.textContent = p.train_loss === undefined ? '' :
+    `this epoch so far: train loss ${num(p.train_loss)} · acc ${pct(p.train_acc)} on the given labels, ${pct(p.train_acc_clean)} on the clean ones`;
+  // the curves' moving point, every five seconds: a Chart.js redraw can take tens of
+  // milliseconds on a busy machine, too much for every progress message, and epochs
+  // shorter than that get their points at their ends anyway
+  const now = performance.now();
+  if (p.train_loss !== undefined && now - lastTip > 5000) {
+    lastTip = now;
+    setTimeout(() => { if (lab.state === 'running') timed('curves-live', () => curves.live(p)); }, 0);
   }
+}
+let lastTip = 0;
+
+function addEpochRow(e, seconds) {
+  const tr = h('tr');
+  for (const v of [e.epoch, e.lr.toPrecision(3), num(e.train_loss), pct(e.train_acc), pct(e.train_acc_clean), pct(e.val_acc),
+    num(e.test_loss), pct(e.test_acc), fmtTime(seconds)]) tr.append(h('td', { textContent: v }));
   el.epochs.append(tr);
-  window.__lastEpochs.push(e);
-  if (chart) {
-    chart.data.labels.push(e.epoch);
-    chart.data.datasets[0].data.push(e.train_loss);
-    chart.data.datasets[1].data.push(e.test_loss);
-    chart.data.datasets[2].data.push(e.test_acc);
-    chart.update('none');
-  }
-}
-
-function makeChart() {
-  if (!window.Chart) return null; // the page works without it
-  const line = (label, color, axis) => ({ label, data: [], borderColor: color, backgroundColor: color, yAxisID: axis, pointRadius: 3, borderWidth: 2 });
-  return new window.Chart($('chart'), {
-    type: 'line',
-    data: { labels: [], datasets: [line('train loss', '#c2410c', 'y'), line('test loss', '#7c3aed', 'y'), line('test acc', '#0f766e', 'y1')] },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'index', intersect: false },
-      scales: {
-        x: { title: { display: true, text: 'epoch' } },
-        y: { title: { display: true, text: 'loss' }, beginAtZero: true },
-        y1: { position: 'right', min: 0, max: 1, title: { display: true, text: 'accuracy' }, grid: { drawOnChartArea: false } },
-      },
-      plugins: { legend: { labels: { boxWidth: 12 } } },
-    },
-  });
 }
 
 function resetRun() {
+  renderId++; // drop a result still being drawn
   el.epochs.replaceChildren();
-  window.__lastEpochs = [];
-  window.__lastResult = null;
-  if (chart) {
-    chart.data.labels = [];
-    chart.data.datasets.forEach((d) => (d.data = []));
-    chart.update('none');
-  }
+  lab.epochs = [];
+  lab.result = null;
+  curves.reset();
+  el.results.hidden = true;
   el.bar.value = 0;
   el.progressText.textContent = '-';
+  el.liveText.textContent = '';
 }
 
-// ---- controls ------------------------------------------------------------
+// ---- results -----------------------------------------------------------------------------
 
-el.form.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  if (!ready || state === 'running' || state === 'stopping') return;
-  clearNotice();
+let galleryFor = null;
+const nextTask = () => new Promise((r) => setTimeout(r, 0));
+let renderId = 0;
+
+// Each view is drawn in a task of its own, so none makes a long task of the main thread.
+async function renderResult(r, config) {
+  const id = ++renderId;
+  el.results.hidden = false;
+  const names = r.class_names || [];
+  const f = r.final;
+  if (!r.model) { // an imported run: only its accuracies
+    el.summary.textContent = `Imported run: last test accuracy ${pct(r.last_test_acc)}, best ${pct(r.best_test_acc)}.`;
+    return;
+  }
+  el.summary.textContent = `${r.model}. Test accuracy ${pct(r.last_test_acc)} after ${r.epochs.length} epoch(s) (best ${pct(r.best_test_acc)} at epoch ${r.best_epoch})` +
+    `${r.stopped_early ? `, stopped early at the best validation epoch ${r.best_val_epoch}` : ''}. ${r.engine ? `${r.engine}, ${fmtTime(r.wall_seconds)}, ${r.img_per_s} img/s.` : ''}` +
+    `${r.dataset?.name === 'cifar10' ? ' CIFAR-10 test accuracy is on the 1,000 available test images.' : ''}`;
+  if (!f) return;
+  const name = (i) => names[i] ?? String(i);
+  const top3 = (t) => t.map(([k, p]) => `${name(k)}: ${(100 * p).toFixed(0)}%`).join(' · ');
+  const steps = [
+    () => perClassChart(f, names),
+    () => {
+      tsneChart(r.embedding, names);
+      $('tsne-note').textContent = r.embedding?.xy ? `${r.embedding.xy.length} test images, coloured by true class.` : 'No t-SNE in this run (tsne=0).';
+    },
+    () => heatmap($('confusion'), f.confusion, names, { rowLabel: 'true class', colLabel: 'predicted' }),
+    () => {
+      if (r.noise?.matrix) heatmap($('noise-matrix'), r.noise.matrix, names, { rowLabel: 'true class', colLabel: 'given label' });
+      $('noise-text').textContent = r.noise ? `${r.noise.type} noise at rate ${r.noise.rate}: ${pct(r.noise.realised_rate)} of the training labels are wrong. ` +
+        `Training images per class: ${(r.class_counts || []).join(', ')}${r.imbalance && r.imbalance !== 'none' ? ` (${r.imbalance} imbalance)` : ''}.` : '';
+      metricsTable($('metrics'), f, names);
+    },
+    () => {
+      // the gallery: cards now, pixels when the worker sends them
+      galleryFor = { id: `${Date.now()}`, cards: new Map() };
+      const gallery = $('gallery');
+      gallery.replaceChildren();
+      for (const m of (r.mistakes || []).slice(0, 30)) {
+        const canvas = h('canvas', { width: 56, height: 56 });
+        galleryFor.cards.set(m.idx, canvas);
+        gallery.append(galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas));
+      }
+      const relabelled = (r.relabelled || []).slice(0, 15);
+      $('relabelled').replaceChildren(...relabelled.map((m) =>
+        galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)])));
+      if (!relabelled.length) $('relabelled').append(h('p', { className: 'hint', textContent: 'None: no training label was changed.' }));
+      if (!galleryFor.cards.size) gallery.append(h('p', { className: 'hint', textContent: 'None: every test image is classified right.' }));
+      if (galleryFor.cards.size && ready)
+        worker.postMessage({ type: 'images', id: galleryFor.id, dataset: nl.configJSON(config).dataset, idx: [...galleryFor.cards.keys()] });
+    },
+  ];
+  for (const [i, step] of steps.entries()) {
+    await nextTask();
+    if (id !== renderId) return; // a newer result is being drawn
+    timed(`view ${i}`, step);
+  }
+  lab.rendered = id;
+}
+
+// ten images a task: thirty at once make a long task on a slow machine
+async function drawGallery(m) {
+  if (!galleryFor || m.id !== galleryFor.id) return;
+  const mine = galleryFor;
+  for (let i = 0; i < m.pixels.length; i += 10) {
+    if (i) await nextTask();
+    if (galleryFor !== mine) return;
+    for (const { idx, data } of m.pixels.slice(i, i + 10)) {
+      const canvas = mine.cards.get(idx);
+      if (canvas) drawImage(canvas, m, data, 2);
+    }
+  }
+  lab.galleryDrawn = m.pixels.length;
+}
+
+// shows a stored run: its config in the controls, its curves, its end-of-run views
+async function showRun(light) {
+  if (['running', 'paused', 'stopping'].includes(lab.state)) return notice('A run is in progress: open stored runs when it is done.', 'warn');
+  const rec = (await store.getRun(light.id).catch(() => null)) ?? light;
+  tryConfig(rec.config, { fromForm: false });
   resetRun();
-  window.__runTimes = { start: performance.now(), end: null };
-  setState('running', 'running');
-  worker.postMessage({ type: 'run', config: el.config.value });
-});
+  for (const e of rec.epochs || []) addEpochRow(e, NaN);
+  curves.set(rec.epochs || []);
+  if (rec.result) renderResult(rec.result, rec.config);
+  tabs.show('run');
+}
 
+async function resumeRun(rec) {
+  const ck = await store.getCheckpoint(rec.id).catch(() => null);
+  if (!ck) return notice(`Run '${rec.name}' has no checkpoint to resume from (it was deleted or never saved).`, 'warn');
+  form.write(rec.config);
+  setCanonical(rec.config);
+  tabs.show('run');
+  startRun({ resume: { record: rec, checkpoint: ck } });
+}
+
+// ---- tabs and buttons ----------------------------------------------------------------------
+
+const tabs = {
+  show(name) {
+    for (const t of ['run', 'history', 'sweep']) {
+      $(`tab-${t}`).setAttribute('aria-selected', String(t === name));
+      $(`view-${t}`).hidden = t !== name;
+    }
+    if (name === 'history') historyView.refresh();
+    if (name === 'sweep') sweep.redraw();
+  },
+};
+for (const t of ['run', 'history', 'sweep']) $(`tab-${t}`).addEventListener('click', () => tabs.show(t));
+
+el.run.addEventListener('click', () => startRun());
+el.pause.addEventListener('click', () => {
+  if (lab.state === 'running') worker.postMessage({ type: 'pause' });
+  else if (lab.state === 'paused') worker.postMessage({ type: 'resume' });
+});
 el.stop.addEventListener('click', () => {
-  if (state !== 'running') return;
+  if (lab.state !== 'running' && lab.state !== 'paused') return;
   worker.postMessage({ type: 'stop' });
   setState('stopping', 'stopping...');
 });
-
-let debounce = 0;
+el.copy.addEventListener('click', async () => {
+  const url = location.href.split('#')[0] + '#' + canonical;
+  try {
+    await navigator.clipboard.writeText(url);
+    notice('The link is copied: it opens this experiment with every control as it is now.', 'info');
+  } catch {
+    // no clipboard permission (an insecure origin, a denied prompt): show it to copy by hand
+    notice(`Copy this link by hand (the clipboard is not available here): ${url}`, 'info');
+  }
+  lab.copied = url;
+});
+el.reset.addEventListener('click', () => { form.write(nl.normalizeConfig(START_CONFIG)); setCanonical(nl.normalizeConfig(START_CONFIG)); clearNotice('config'); });
+el.gradcheck.addEventListener('click', () => {
+  if (!ready || lab.state === 'invalid') return;
+  el.gradcheckOut.replaceChildren(h('p', { textContent: 'checking...' }));
+  setState('running', 'checking gradients');
+  el.stop.disabled = true;
+  el.pause.disabled = true;
+  worker.postMessage({ type: 'gradcheck', config: canonical });
+});
+let configTimer = 0;
 el.config.addEventListener('input', () => {
-  clearTimeout(debounce);
-  debounce = setTimeout(check, 250);
+  clearTimeout(configTimer);
+  configTimer = setTimeout(() => tryConfig(el.config.value, { fromForm: false }), 300);
+});
+document.addEventListener('click', (ev) => {
+  const b = ev.target.closest?.('button[data-png]');
+  if (b) savePNG($(b.dataset.png), b.dataset.png);
 });
 
-window.addEventListener('hashchange', () => {
-  if (state === 'running' || state === 'stopping') return;
-  const c = configFromHash();
-  if (c === el.config.value) return;
-  el.config.value = c;
-  check();
-});
+// ---- start -----------------------------------------------------------------------------------
 
-el.config.value = configFromHash();
-window.__lastEpochs = [];
-window.__lastResult = null;
-try { chart = makeChart(); } catch (e) { console.warn('chart disabled:', e.message); }
-setState('loading', scalar ? 'loading the scalar core' : 'loading the core');
-worker.postMessage({ type: 'init', scalar });
+const curves = new Curves($('curves'));
+const historyView = new History({
+  onOpen: showRun, onResume: resumeRun, notice, ckptCap: CKPT_CAP, deleteOldCheckpoints,
+  normalize: (c) => nl.normalizeConfig(c), configJSON: (c) => nl.configJSON(c), onImported: (group) => { tabs.show('sweep'); sweep.showGroup(group); },
+  isBusy: (id) => record?.id === id && ['running', 'paused', 'stopping'].includes(lab.state),
+});
+let sweep = null;
+
+async function boot() {
+  setState('loading', scalar ? 'loading the scalar core' : 'loading the core');
+  worker.postMessage({ type: 'init', scalar });
+  const [engine] = await Promise.all([loadEngine({ scalar: true }), loadManifest()]);
+  nl = engine;
+  form = new ConfigForm(el.form, nl.configSchema(), { lossParams: (c) => nl.lossParams(c), onChange: () => tryConfig(form.read(), { fromForm: true }) });
+  sweep = new Sweep({ nl, scalar, getBase: () => canonical, notice, onCellSaved: () => historyView.refresh(), onBusy: () => setState(lab.state, el.status.textContent) });
+  lab.sweep = sweep;
+  // the start experiment first, so a bad link leaves a working page
+  const linked = !!location.hash.slice(1).trim();
+  const start = nl.normalizeConfig(START_CONFIG);
+  form.write(start);
+  setCanonical(start, { hash: !linked });
+  if (linked) openLink();
+  try {
+    await store.markOrphansStopped();
+  } catch (e) {
+    notice(`History is off: ${e.message}`, 'warn');
+  }
+  historyView.refresh();
+  lab.booted = true;
+  whenReady();
+}
+boot().catch((e) => {
+  notice(`The lab could not start: ${e.message}. Hint: rebuild the site (node scripts/build-site.mjs) and reload.`);
+  setState('error', 'failed to start');
+});

@@ -8,7 +8,7 @@
 //
 // Chromium is /usr/bin/chromium (Debian package chromium; override with CHROMIUM),
 // driven by playwright-core: never `npx playwright install`, and no network is needed.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -68,4 +68,33 @@ export async function waitForState(page, states, timeout = 30000) {
     (s) => { const st = document.getElementById('status')?.dataset.state; return s.includes(st) && st; },
     states, { timeout, polling: 50 });
   return await handle.jsonValue();
+}
+
+const text = (page, sel) => page.locator(sel).textContent();
+
+// presses Run and waits for the end; fails with the page's notice unless the run finished.
+// Returns { result, epochs, times } of window.__lab.
+export async function runAndWait(page, timeout = 30000) {
+  await waitForState(page, ['ready', 'finished', 'stopped', 'diverged']); // idle
+  await page.click('#run');
+  await waitForState(page, ['running', 'finished', 'error', 'invalid']); // this run, not the last one
+  const state = await waitForState(page, ['finished', 'diverged', 'stopped', 'error', 'invalid'], timeout);
+  if (state !== 'finished') throw new Error(`run ended '${state}': ${await text(page, '#notice')}`);
+  return await page.evaluate(() => ({ result: window.__lab.result, epochs: window.__lab.epochs, times: window.__lab.times }));
+}
+
+// sets the control of a config key (not to its default) and waits until the config has it
+export async function setControl(page, key, value) {
+  const c = page.locator(`#cfg-${key}`);
+  if (await c.evaluate((e) => e.tagName) === 'SELECT') await c.selectOption(value);
+  else { await c.fill(value); await c.dispatchEvent('change'); }
+  await page.waitForFunction(([k, v]) => window.__lab.canonical?.split('&').includes(`${k}=${v}`), [key, value]);
+}
+
+export const storedRuns = (page) => page.evaluate(() => window.__lab.storedRuns());
+
+export async function screenshot(page, name) {
+  const dir = join(repoRoot, 'build', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
