@@ -228,7 +228,8 @@ int ft_wkt(const char *s, FtGeom *g) {
                 p = e;
                 skip_sp(&p);
             }
-            if (!isfinite(x) || !isfinite(y)) return wkt_fail("a coordinate that is not finite");
+            /* |coordinates| <= 1e15 (any real CRS is far below) keeps every product finite */
+            if (!(fabs(x) <= 1e15 && fabs(y) <= 1e15)) return wkt_fail("a coordinate that is not finite or above 1e15");
             if (g->nvert == 1 << 30) return wkt_fail("too many vertices");
             g->nvert++;
             sx += x, sy += y;
@@ -250,7 +251,7 @@ int ft_wkt(const char *s, FtGeom *g) {
     skip_sp(&p);
     if (!closed || *p) return wkt_fail("text after the geometry");
     if (g->nvert == 0) return wkt_fail("no coordinates");
-    g->area = A;
+    g->area = A > 0 ? A : 0; /* holes larger than their polygon: an invalid geometry */
     if (rd && A > 1e-300) g->cx = Mx / A, g->cy = My / A;
     else g->cx = sx / g->nvert, g->cy = sy / g->nvert;
     return 0;
@@ -401,7 +402,7 @@ int kg_featurise(const KG *g, int text_dim, KgFeatures *f) {
                 nl_fail("'%.40s' is not a number", t);
                 note_bad(&f->rep, m, i), bad[m][r] = 1;
             } else {
-                x[0] = (float)v;
+                x[0] = (float)(fabs(v) > 1e30 ? copysign(1e30, v) : v); /* finite in float, sums finite in double */
                 x[1] = (float)((v < 0 ? -1 : 1) * log1p(fabs(v)) / 10);
             }
         } else if (m == FT_DATE) {
