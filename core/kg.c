@@ -155,6 +155,23 @@ void kg_free(KG *g) {
     memset(g, 0, sizeof *g);
 }
 
+int kg_edges(const KG *g, int **src, int **rel, int **dst) {
+    size_t n = 2 * (size_t)g->n_tri;
+    *src = malloc((n + 1) * sizeof **src);
+    *rel = malloc((n + 1) * sizeof **rel);
+    *dst = malloc((n + 1) * sizeof **dst);
+    if (!*src || !*rel || !*dst) {
+        free(*src), free(*rel), free(*dst);
+        *src = *rel = *dst = NULL;
+        return nl_fail("kg: out of memory for %zu edges. Hint: the graph is too large for this machine or tab.", n);
+    }
+    for (int i = 0; i < g->n_tri; i++) {
+        (*src)[i] = g->s[i], (*rel)[i] = g->p[i], (*dst)[i] = g->o[i];
+        (*src)[g->n_tri + i] = g->o[i], (*rel)[g->n_tri + i] = g->p[i] + g->n_base_rel, (*dst)[g->n_tri + i] = g->s[i];
+    }
+    return (int)n;
+}
+
 /* ---- gzip: inflate if the buffer starts with the gzip magic. *owned is the inflated copy. */
 static int maybe_gunzip(KgFile *f, uint8_t **owned) {
     *owned = NULL;

@@ -82,6 +82,10 @@ int kg_read_kgbench(KG *g, KgFile triples, KgFile nodes, KgFile relations, KgFil
 
 void kg_free(KG *g);
 
+/* the message-passing edge list: the n_tri forward triples, then their inverses
+   (o, p + n_base_rel, s), as three malloc'd arrays of 2 * n_tri. Returns the count, or -1. */
+int kg_edges(const KG *g, int **src, int **rel, int **dst);
+
 /* ---- native helpers: read a dataset folder.
    kg_load_rgcn: name is "aifb" or "mutag" (knows their files, label predicates, columns).
    kg_load_kgbench: triples.int.csv.gz or triples.int.csv, nodes, relations, training,

@@ -90,6 +90,10 @@ static void test_ntriples(void) {
     int lab = 0;
     for (int i = 0; i < g.n_nodes; i++) lab += g.label[i] >= 0;
     CHECK(lab == 3, "labelled %d", lab);
+    int *es, *er, *ed;
+    int ne = kg_edges(&g, &es, &er, &ed);
+    CHECK(ne == 12 && es[6] == g.o[0] && er[6] == g.p[0] + 3 && ed[6] == g.s[0] && es[0] == g.s[0], "edges with inverses");
+    free(es), free(er), free(ed);
     kg_free(&g);
     kg_free(&g); /* twice is safe */
 
@@ -624,6 +628,25 @@ static void test_real(void) {
             } else {
                 CHECK(0, "node 1386: %s", nl_error());
             }
+            /* the real JPEG cut at 40 lengths and with 200 flipped bytes: a message or a picture */
+            int sweep_ok = 1;
+            for (size_t k = 0; bytes && k < bn; k += bn / 40 + 1) {
+                uint8_t *q;
+                nl_clear_error();
+                if (jpeg_decode(bytes, k, "cut1386.jpg", &q, &w, &h, &c) == 0) free(q), sweep_ok = 0;
+                else if (!msg_ok("cut1386.jpg", NULL)) sweep_ok = 0;
+            }
+            uint8_t *cp = bytes ? malloc(bn) : NULL;
+            for (size_t k = 0; cp && k < 200; k++) {
+                uint8_t *q;
+                memcpy(cp, bytes, bn);
+                cp[(k * 7919) % bn] ^= (uint8_t)(1 + k % 255);
+                nl_clear_error();
+                if (jpeg_decode(cp, bn, "flip1386.jpg", &q, &w, &h, &c) == 0) free(q);
+                else if (!msg_ok("flip1386.jpg", NULL)) sweep_ok = 0;
+            }
+            free(cp);
+            CHECK(sweep_ok, "node 1386 truncations and corruptions");
             free(bytes);
             free(px);
             kg_features_free(&f);
