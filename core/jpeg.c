@@ -23,6 +23,7 @@ typedef struct {
     int maxcode[18]; /* largest code of each length, -1 if none */
     int valptr[17];  /* index into vals of the first code of each length */
     int mincode[17];
+    uint16_t fast[1 << 9]; /* first 9 bits -> (length << 8 | value) for short codes, 0 = slow path */
 } Huff;
 
 typedef struct {
@@ -67,6 +68,13 @@ static int build_huff(Huff *h, const uint8_t *counts, const uint8_t *vals, int n
     }
     h->maxcode[17] = 0x7fffffff;
     memcpy(h->vals, vals, (size_t)n);
+    /* most codes are short: a 9-bit lookahead table decodes them in one step */
+    memset(h->fast, 0, sizeof h->fast);
+    for (int l = 1; l <= 9; l++)
+        for (int c = h->mincode[l]; c <= h->maxcode[l]; c++) {
+            int k = h->valptr[l] + c - h->mincode[l], lo = c << (9 - l), hi = (c + 1) << (9 - l);
+            for (int j = lo; j < hi && j < (1 << 9); j++) h->fast[j] = (uint16_t)(l << 8 | vals[k]);
+        }
     h->defined = 1;
     return 0;
 }
@@ -175,6 +183,12 @@ static int getbits(Dec *d, int n) {
 
 static int decode_huff(Dec *d, const Huff *h) {
     fill(d);
+    int f = h->fast[d->acc >> 23];
+    if (f) {
+        d->acc <<= f >> 8;
+        d->nbits -= f >> 8;
+        return f & 255;
+    }
     uint32_t peek = d->acc >> 16;
     for (int l = 1; l <= 16; l++) {
         int code = (int)(peek >> (16 - l));
@@ -202,19 +216,32 @@ static void idct_init(void) {
             idct_c[x][u] = (float)((u ? 1.0 : sqrt(0.5)) * 0.5 * cos((2 * x + 1) * u * 3.14159265358979323846 / 16));
 }
 
-static void idct_put(const int *coef, uint8_t *out, int stride) {
+static void idct_put(const int *coef, uint8_t *out, int stride, int last) {
     float tmp[64];
-    for (int u = 0; u < 8; u++) /* columns: for each horizontal frequency u, over y */
+    if (last == 0) { /* only the DC term: a flat block (most blocks of smooth images) */
+        int v = (int)(idct_c[0][0] * idct_c[0][0] * (float)coef[0] + 128.5f);
+        uint8_t b = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        for (int y = 0; y < 8; y++) memset(out + y * stride, b, 8);
+        return;
+    }
+    for (int u = 0; u < 8; u++) { /* columns: for each horizontal frequency u, over y */
+        int any = 0;
+        for (int v = 0; v < 8; v++) any |= coef[v * 8 + u];
+        if (!any) { /* a zero column stays zero */
+            for (int y = 0; y < 8; y++) tmp[y * 8 + u] = 0;
+            continue;
+        }
         for (int y = 0; y < 8; y++) {
             float s = 0;
             for (int v = 0; v < 8; v++) s += idct_c[y][v] * (float)coef[v * 8 + u];
             tmp[y * 8 + u] = s;
         }
+    }
     for (int y = 0; y < 8; y++)
         for (int x = 0; x < 8; x++) {
             float s = 0;
             for (int u = 0; u < 8; u++) s += idct_c[x][u] * tmp[y * 8 + u];
-            int v = (int)lrintf(s + 128.0f);
+            int v = (int)(s + 128.5f); /* round half up; below 0 truncates, then clamps to 0 */
             out[y * stride + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
         }
 }
@@ -228,6 +255,7 @@ static int decode_block(Dec *d, Comp *c, int bx, int by) {
     c->pred += diff;
     if (c->pred > 32767 || c->pred < -32768) return fail(d, "a DC value out of range", HINT_BAD);
     coef[0] = clampc((long long)c->pred * q[0]);
+    int last = 0; /* zigzag index of the last nonzero AC term */
     for (int k = 1; k < 64;) {
         int rs = decode_huff(d, &d->ac[c->ta]);
         if (rs < 0) return fail(d, "an invalid AC code in the image data", HINT_BAD);
@@ -240,9 +268,9 @@ static int decode_block(Dec *d, Comp *c, int bx, int by) {
         k += r;
         if (k > 63) return fail(d, "a run of AC coefficients past the end of a block", HINT_BAD);
         coef[zigzag[k]] = clampc((long long)extend(getbits(d, s), s) * q[zigzag[k]]);
-        k++;
+        last = k++;
     }
-    idct_put(coef, c->plane + (size_t)by * 8 * c->bw * 8 + (size_t)bx * 8, c->bw * 8);
+    idct_put(coef, c->plane + (size_t)by * 8 * c->bw * 8 + (size_t)bx * 8, c->bw * 8, last);
     return 0;
 }
 
@@ -316,13 +344,13 @@ static void to_pixels(Dec *d, uint8_t *out) {
                 o[0] = (uint8_t)s[0];
             } else if (d->adobe && d->transform == 0) {
                 o[0] = (uint8_t)s[0], o[1] = (uint8_t)s[1], o[2] = (uint8_t)s[2];
-            } else {
-                float Y = (float)s[0], cb = (float)s[1] - 128, cr = (float)s[2] - 128;
-                float rgb[3] = {Y + 1.402f * cr, Y - 0.344136f * cb - 0.714136f * cr, Y + 1.772f * cb};
-                for (int k = 0; k < 3; k++) {
-                    int v = (int)lrintf(rgb[k]);
-                    o[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-                }
+            } else { /* JFIF YCbCr -> RGB in 16.16 fixed point (libjpeg's constants); the
+                        1 << 24 bias keeps the shifted value non-negative */
+                int cb = s[1] - 128, cr = s[2] - 128;
+                int rgb[3] = {s[0] + ((91881 * cr + (1 << 24) + 32768) >> 16) - 256,
+                              s[0] + ((-22554 * cb - 46802 * cr + (1 << 24) + 32768) >> 16) - 256,
+                              s[0] + ((116130 * cb + (1 << 24) + 32768) >> 16) - 256};
+                for (int k = 0; k < 3; k++) o[k] = (uint8_t)(rgb[k] < 0 ? 0 : rgb[k] > 255 ? 255 : rgb[k]);
             }
         }
 }
