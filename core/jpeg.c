@@ -45,6 +45,7 @@ typedef struct {
     /* bit reader */
     uint32_t acc;
     int nbits, hit_marker, hit_end;
+    int pad; /* zero bits appended after a marker or the end of the data */
 } Dec;
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -167,6 +168,7 @@ static void fill(Dec *d) {
                 d->pos++;
             }
         }
+        if (d->hit_marker || d->hit_end) d->pad += 8;
         d->acc |= (uint32_t)byte << (24 - d->nbits);
         d->nbits += 8;
     }
@@ -276,7 +278,7 @@ static int decode_block(Dec *d, Comp *c, int bx, int by) {
 
 /* finds the restart marker after an interval; lenient: any RSTn is accepted */
 static int restart(Dec *d) {
-    d->acc = 0, d->nbits = 0, d->hit_marker = 0;
+    d->acc = 0, d->nbits = 0, d->hit_marker = 0, d->pad = 0;
     while (d->pos + 1 < d->len && !(d->b[d->pos] == 0xFF && d->b[d->pos + 1] >= 0xD0 && d->b[d->pos + 1] <= 0xD7))
         d->pos++;
     if (d->pos + 1 >= d->len) return fail(d, "truncated image data: a restart marker is missing", HINT_BAD);
@@ -320,7 +322,10 @@ static int read_scan(Dec *d, const uint8_t *p, size_t n) {
                     for (int h = 0; h < c->h; h++)
                         if (decode_block(d, c, x * c->h + h, y * c->v + v)) return -1;
             }
-            if (d->hit_end) return fail(d, "truncated image data", HINT_BAD);
+            /* a block that used bits past the data: truncated or corrupt (libjpeg would
+               warn and paint the rest gray; here the image is refused, and a header
+               claiming a huge image over no data fails at its first block) */
+            if (d->hit_end || d->nbits < d->pad) return fail(d, "truncated image data", HINT_BAD);
         }
     /* skip to the next marker */
     d->acc = 0, d->nbits = 0, d->hit_marker = 0;

@@ -561,6 +561,12 @@ static void test_real(void) {
     if (rc == 0) {
         print_kg("aifb-kgbench", &kb, (double)(clock() - t0) / CLOCKS_PER_SEC);
         CHECK(kb.n_nodes == 8285 && kb.n_base_rel == 45 && kb.n_tri == 29043, "aifb-kgbench counts");
+        int ann[3] = {0, 0, 0};
+        for (int i = 0; i < kb.n_nodes; i++) {
+            const char *d = kb.dtypes[kb.dtype[i]];
+            ann[0] += !strcmp(d, "iri"), ann[1] += !strcmp(d, "blank_node"), ann[2] += !strcmp(d, "none");
+        }
+        CHECK(ann[0] == 2683 && ann[1] == 152 && ann[2] == 5450, "aifb-kgbench annotations iri/blank_node/none");
         CHECK(kb.n_split[1] == 104 && kb.n_split[2] == 36 && kb.n_split[3] == 36 && kb.n_classes == 4, "splits");
         count_split(&kb, KG_TRAIN, pc);
         CHECK(pc[0] == 43 && pc[1] == 18 && pc[2] == 37 && pc[3] == 6, "aifb-kgbench train classes");
@@ -597,6 +603,22 @@ static void test_real(void) {
         CHECK(mm.n_split[1] == 163 && mm.n_split[2] == 41 && mm.n_split[3] == 52, "mmlkg splits");
         count_split(&mm, KG_TRAIN, pc);
         CHECK(pc[0] == 75 && pc[1] == 88, "mmlkg train classes");
+        /* the README's nodes per annotation */
+        static const struct {
+            const char *dt;
+            int n;
+        } ann[] = {{"iri", 256}, {"XMLSchema#anyURI", 237}, {"XMLSchema#string", 233}, {"XMLSchema#float", 232},
+                   {"XMLSchema#dateTime", 231}, {"dt#base64Image", 231}, {"XMLSchema#integer", 230},
+                   {"XMLSchema#date", 225}, {"geosparql#wktLiteral", 221}, {"XMLSchema#gYear", 205}};
+        for (size_t k = 0; k < sizeof ann / sizeof *ann; k++) {
+            int cnt = 0;
+            for (int i = 0; i < mm.n_nodes; i++) {
+                const char *d = mm.dtypes[mm.dtype[i]];
+                size_t dl = strlen(d), al = strlen(ann[k].dt);
+                cnt += dl >= al && !strcmp(d + dl - al, ann[k].dt);
+            }
+            CHECK(cnt == ann[k].n, "mmlkg %s: %d nodes, README %d", ann[k].dt, cnt, ann[k].n);
+        }
         t0 = clock();
         KgFeatures f;
         rc = kg_featurise(&mm, 256, &f);
