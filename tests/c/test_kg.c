@@ -441,6 +441,30 @@ static void sweep_nt(void) {
         }
     free(cp);
     CHECK(ok, "N-Triples byte substitutions");
+    /* every prefix of the training TSV, and tabs, CRs and newlines dropped in anywhere */
+    ok = 1;
+    size_t tn = strlen(tsv_train);
+    for (size_t k = 0; k <= tn; k++)
+        for (int sub = -1; sub < 3; sub++) {
+            char *t = malloc(tn + 1);
+            memcpy(t, tsv_train, tn);
+            size_t len = k;
+            if (sub >= 0) {
+                if (k == tn) {
+                    free(t);
+                    continue;
+                }
+                t[k] = "\t\r\n"[sub];
+                len = tn;
+            }
+            KgFile f = {(const uint8_t *)t, len, "cut.tsv"};
+            nl_clear_error();
+            if (kg_read_ntriples(&g, kf(nt_small, "small.nt"), NULL, 0, f, none, kf(tsv_test, "test.tsv"), "ent", "cls") == 0)
+                kg_free(&g);
+            else if (!msg_ok(".tsv", NULL)) ok = 0, printf("  %s\n", nl_error());
+            free(t);
+        }
+    CHECK(ok, "TSV prefixes and substitutions");
 }
 
 static void sweep_kgbench(void) {
