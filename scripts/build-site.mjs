@@ -8,6 +8,7 @@
 //   wasm/noisylab.js, build/wasm/*.wasm     -> build/site/wasm/   (the loader fetches the
 //                                              .wasm from beside itself: new URL(file, import.meta.url))
 //   node_modules/chart.js/dist/chart.umd.min.js -> build/site/vendor/ (served locally: works offline)
+//   ../shared/datasets/{cora,citeseer}/ind.* -> build/site/graphs/<name>/ (when present)
 //   build/datasets/                         -> build/site/datasets (a symlink, not a copy: the
 //                                              shards are large; the page reads manifest.json and
 //                                              fetches <name>/{train,test}.shard lazily)
@@ -15,8 +16,9 @@
 // Idempotent and fast: a file is copied only when its size or mtime differ, and
 // files that no longer belong to the site are removed, so a second run is a no-op.
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GRAPH_DATASETS, GRAPH_PARTS, graphSourceDir } from '../bin/lib.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,6 +40,13 @@ function siteFiles(root) {
     files.push([need(join(root, 'build', 'wasm', f), wasmHint), `wasm/${f}`]);
   const chart = join(root, 'node_modules', 'chart.js', 'dist', 'chart.umd.min.js');
   files.push([need(chart, 'install the npm packages with `npm ci` (or ./build.sh deps)'), 'vendor/chart.umd.min.js']);
+  // the graphs are a few hundred KB of raw Planetoid files that the core reads itself:
+  // copied, when their source folder has them, so the page can train on them
+  for (const name of GRAPH_DATASETS) {
+    const dir = join(graphSourceDir(), name);
+    const parts = GRAPH_PARTS.map((p) => join(dir, `ind.${name}.${p}`));
+    if (parts.every((p) => existsSync(p))) for (const p of parts) files.push([p, `graphs/${name}/${basename(p)}`]);
+  }
   return files;
 }
 

@@ -186,18 +186,18 @@ async function datasetInfo(id, dataset) {
   post({ type: 'dataset', id, info });
 }
 
-// Graphs come as their eight raw Planetoid files (datasets/<name>/ind.<name>.<part>);
+// Graphs come as their eight raw Planetoid files (graphs/<name>/ind.<name>.<part>, copied by build-site);
 // the core reads them itself and tells them apart by name (core/train.h).
 const GRAPHS = ['cora', 'citeseer'];
 async function addGraphFiles(run, name) {
   for (const part of ['x', 'y', 'tx', 'ty', 'allx', 'ally', 'graph', 'test.index']) {
     const file = `ind.${name}.${part}`;
-    const url = new URL(`datasets/${name}/${file}`, self.location.href);
+    const url = new URL(`graphs/${name}/${file}`, self.location.href);
     let res;
     try { res = await fetch(url); } catch (e) { res = { ok: false, status: e.message }; }
     if (!res.ok)
       throw new Error(`dataset '${name}' is not on this site (${url.pathname}: HTTP ${res.status}). ` +
-        `Hint: copy the Planetoid files ind.${name}.* into the site's datasets/${name}/ folder.`);
+        `Hint: put the Planetoid files ind.${name}.* in ../shared/datasets/${name}/ (or $NOISYLAB_DATA_DIR) and rebuild the site with npm start.`);
     run.addShard(0, new Uint8Array(await res.arrayBuffer()), file);
   }
 }
