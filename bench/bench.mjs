@@ -9,6 +9,8 @@
 //    pool, fc128, fc10; 3x32x32 input, batch 64, SGD momentum) in WASM SIMD (Node),
 //    WASM scalar, native, and PyTorch at 1 thread when Debian's python3-torch is
 //    installed (skipped otherwise; this script installs nothing).
+// 4. Cora GCN, 200 epochs (the Kipf & Welling protocol): wall time in WASM SIMD (Node),
+//    native, and plain PyTorch at 1 thread (bench/torch_gcn.py; needs python3-scipy too).
 // Every figure is a median of several repeats after a warm-up, and the ratios the
 // project tracks are computed from figures of this same run. Timings are never
 // asserted in tests: this script reports, it does not judge.
@@ -18,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEngine } from '../wasm/noisylab.js';
 import { runGemmBench, ratios, table as gemmTable } from './gemm_bench.mjs';
+import { graphPaths, graphSourceDir, trainOne } from '../bin/lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS || 3);
@@ -59,12 +62,42 @@ function trainNative() {
   return rates.length ? median(rates) : null;
 }
 
+// The peer runs at its best: some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE to work
+// around old OpenBLAS bugs, which slows a current one; unset both for the peer's commands only.
+const peerEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OPENBLAS_CORETYPE' && k !== 'OPENBLAS_L2_SIZE'));
+
 function trainTorch() {
   const py = '/usr/bin/python3';
   if (!existsSync(py) || spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) return { skipped: 'python3-torch is not installed' };
-  const r = spawnSync(py, [join(root, 'bench', 'torch_refcnn.py'), String(SECONDS)], { encoding: 'utf8' });
+  const r = spawnSync(py, [join(root, 'bench', 'torch_refcnn.py'), String(SECONDS)], { encoding: 'utf8', env: peerEnv() });
   if (r.status !== 0) return { skipped: `PyTorch failed: ${r.stderr.trim().split('\n').pop()}` };
   return JSON.parse(r.stdout.trim());
+}
+
+// Cora GCN, 200 epochs: median wall seconds of 3 whole runs (data loading excluded); the
+// PyTorch peer runs once per variant (its runs take 30-70 s each here, so noise is small)
+const GCN = 'dataset=cora&model=gcn&opt=adam&lr=0.01&wd=0.0005&dropout=0.5&hidden=16&epochs=200&tsne=0';
+async function coraGcn() {
+  try { graphPaths('cora'); } catch (e) { return { skipped: e.message }; }
+  const nl = await loadEngine();
+  const quiet = { progress() {}, epoch() {} };
+  const out = {};
+  for (const engine of ['wasm-simd', 'native']) {
+    const runs = [];
+    for (let r = 0; r < 3; r++) runs.push(await trainOne(nl, GCN, engine, quiet));
+    const mid = runs.sort((a, b) => a.wall_seconds - b.wall_seconds)[1];
+    out[engine] = { seconds: mid.wall_seconds, test_acc: mid.last_test_acc };
+  }
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch, scipy'], { encoding: 'utf8' });
+  if (probe.status !== 0) out.pytorch = { skipped: 'python3-torch or python3-scipy is not installed' };
+  else {
+    const r = spawnSync(py, [join(root, 'bench', 'torch_gcn.py'), join(graphSourceDir(), 'cora'), '1'], { encoding: 'utf8', env: peerEnv() });
+    out.pytorch = r.status === 0 ? JSON.parse(r.stdout.trim()) : { skipped: `PyTorch failed: ${r.stderr.trim().split('\n').pop()}` };
+  }
+  if (out.pytorch.seconds) out.ratio_pytorch_over_wasm = +(out.pytorch.seconds / out['wasm-simd'].seconds).toFixed(3);
+  out.ratio_wasm_over_native = +(out['wasm-simd'].seconds / out.native.seconds).toFixed(3);
+  return out;
 }
 
 async function main() {
@@ -100,6 +133,9 @@ async function main() {
   out.train_ratio_wasm_simd_vs_pytorch = torch ? +(out.train['wasm-simd'] / torch).toFixed(3) : null;
   out.train_ratio_wasm_simd_vs_native = out.train.native ? +(out.train['wasm-simd'] / out.train.native).toFixed(3) : null;
   console.log(`WASM SIMD / PyTorch: ${out.train_ratio_wasm_simd_vs_pytorch ?? 'skipped'}   WASM SIMD / native: ${out.train_ratio_wasm_simd_vs_native}`);
+  console.log('\nCora GCN, 200 epochs, seconds (median of 3 runs; lower is better)');
+  out.cora_gcn = await coraGcn();
+  for (const [k, v] of Object.entries(out.cora_gcn)) console.log(k.padEnd(26) + (typeof v === 'object' ? (v.seconds !== undefined ? `${v.seconds.toFixed(3)} s, test acc ${(100 * v.test_acc).toFixed(1)}%` : JSON.stringify(v)) : v));
   mkdirSync(join(root, 'build', 'bench'), { recursive: true });
   writeFileSync(join(root, 'build', 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
   console.log('\nwrote build/bench/results.json');
