@@ -24,6 +24,7 @@ const LOSS_PARAMS = GROUPS.find((g) => g.name === 'Loss').keys.filter((k) => k !
 // "a number from 0 to 100, default 0.01" from a schema entry
 function rangeText(s) {
   if (s.type === 'choice') return `default ${s.default}`;
+  if (s.type === 'preset') return 'choosing one sets every control to its settings, which you can then change';
   if (s.type === 'matrix') return 'rows of P(given | true), each summing to 1';
   const kind = s.type === 'int' ? 'whole number' : 'number';
   const lo = s.min_exclusive ? `above ${s.min}` : `${s.min}`;
@@ -90,10 +91,11 @@ class MatrixEditor {
 
 export class ConfigForm {
   // schema: nl.configSchema(); lossParams(config) -> the keys the loss uses; onChange() on any edit
-  constructor(root, schema, { lossParams, onChange }) {
+  constructor(root, schema, { lossParams, onChange, onPreset }) {
     this.schema = new Map(schema.map((s) => [s.key, s]));
     this.lossParams = lossParams;
     this.onChange = onChange;
+    this.onPreset = onPreset;
     this.fields = new Map(); // key -> { s, control, wrap }
     this.root = root;
     this.build();
@@ -125,6 +127,12 @@ export class ConfigForm {
       this.matrix = new MatrixEditor(() => changed(false));
       this.matrix.resize(10);
       control = this.matrix.el;
+    } else if (s.type === 'preset') {
+      // not a setting of its own: the core expands a preset into its keys, so choosing one
+      // replaces the whole config, and the canonical string (the link) never names it
+      control = h('select', { id, name: s.key }, h('option', { value: '', textContent: '(none)' }),
+        ...s.choices.map((c) => h('option', { value: c, textContent: c })));
+      control.addEventListener('change', () => { if (control.value) this.onPreset(control.value); });
     } else if (s.type === 'choice' || (s.type === 'int' && s.min === 0 && s.max === 1)) {
       const choices = s.type === 'choice' ? s.choices : ['0', '1'];
       control = h('select', { id, name: s.key }, ...choices.map((c) => h('option', { value: c, textContent: c })));
@@ -147,7 +155,7 @@ export class ConfigForm {
     const custom = this.fields.get('noise_type')?.control.value === 'custom';
     for (const [key, { s, control }] of this.fields) {
       // the matrix belongs in the config only when it is the noise model
-      if (key === 'noise_matrix' && !custom) continue;
+      if ((key === 'noise_matrix' && !custom) || key === 'preset') continue;
       const v = (key === 'noise_matrix' ? this.matrix.value : control.value).trim();
       if (v === '' || v === s.default) continue;
       parts.push(`${key}=${encodeURIComponent(v)}`);

@@ -498,22 +498,28 @@ async function renderResult(r, config) {
       metricsTable($('metrics'), f, names);
     },
     () => {
-      // the gallery: cards now, pixels when the worker sends them
-      galleryFor = { id: `${Date.now()}`, cards: new Map() };
+      // the galleries: cards now, pixels when the worker sends them (test and training shards)
+      const stamp = `${Date.now()}`;
+      galleryFor = { test: { id: `${stamp}-test`, split: 1, cards: new Map() }, train: { id: `${stamp}-train`, split: 0, cards: new Map() } };
       const gallery = $('gallery');
       gallery.replaceChildren();
+      const graph = r.dataset?.nodes !== undefined; // graph nodes have no pixels
       for (const m of (r.mistakes || []).slice(0, 30)) {
-        const canvas = h('canvas', { width: 56, height: 56 });
-        galleryFor.cards.set(m.idx, canvas);
+        const canvas = graph ? null : h('canvas', { width: 56, height: 56 });
+        if (canvas) galleryFor.test.cards.set(m.idx, canvas);
         gallery.append(galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas));
       }
       const relabelled = (r.relabelled || []).slice(0, 15);
-      $('relabelled').replaceChildren(...relabelled.map((m) =>
-        galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)])));
+      $('relabelled').replaceChildren(...relabelled.map((m) => {
+        const canvas = graph ? null : h('canvas', { width: 56, height: 56 });
+        if (canvas) galleryFor.train.cards.set(m.idx, canvas);
+        return galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas);
+      }));
       if (!relabelled.length) $('relabelled').append(h('p', { className: 'hint', textContent: 'None: no training label was changed.' }));
-      if (!galleryFor.cards.size) gallery.append(h('p', { className: 'hint', textContent: 'None: every test image is classified right.' }));
-      if (galleryFor.cards.size && ready)
-        worker.postMessage({ type: 'images', id: galleryFor.id, dataset: nl.configJSON(config).dataset, idx: [...galleryFor.cards.keys()] });
+      if (!(r.mistakes || []).length) gallery.append(h('p', { className: 'hint', textContent: 'None: every test image is classified right.' }));
+      for (const g of [galleryFor.test, galleryFor.train])
+        if (g.cards.size && ready)
+          worker.postMessage({ type: 'images', id: g.id, split: g.split, dataset: nl.configJSON(config).dataset, idx: [...g.cards.keys()] });
     },
   ];
   for (const [i, step] of steps.entries()) {
@@ -526,17 +532,17 @@ async function renderResult(r, config) {
 
 // ten images a task: thirty at once make a long task on a slow machine
 async function drawGallery(m) {
-  if (!galleryFor || m.id !== galleryFor.id) return;
-  const mine = galleryFor;
+  const mine = [galleryFor?.test, galleryFor?.train].find((g) => g?.id === m.id);
+  if (!mine) return;
   for (let i = 0; i < m.pixels.length; i += 10) {
     if (i) await nextTask();
-    if (galleryFor !== mine) return;
+    if (galleryFor?.test !== mine && galleryFor?.train !== mine) return; // a newer result
     for (const { idx, data } of m.pixels.slice(i, i + 10)) {
       const canvas = mine.cards.get(idx);
       if (canvas) drawImage(canvas, m, data, 2);
     }
   }
-  lab.galleryDrawn = m.pixels.length;
+  lab[mine.split ? 'galleryDrawn' : 'relabelledDrawn'] = m.pixels.length;
 }
 
 // shows a stored run: its config in the controls, its curves, its end-of-run views
@@ -629,7 +635,10 @@ async function boot() {
   worker.postMessage({ type: 'init', scalar });
   const [engine] = await Promise.all([loadEngine({ scalar: true }), loadManifest()]);
   nl = engine;
-  form = new ConfigForm(el.form, nl.configSchema(), { lossParams: (c) => nl.lossParams(c), onChange: () => tryConfig(form.read(), { fromForm: true }) });
+  form = new ConfigForm(el.form, nl.configSchema(), {
+    lossParams: (c) => nl.lossParams(c), onChange: () => tryConfig(form.read(), { fromForm: true }),
+    onPreset: (name) => tryConfig(`preset=${name}`, { fromForm: false }),
+  });
   sweep = new Sweep({ nl, scalar, getBase: () => canonical, notice, onCellSaved: () => historyView.refresh(), onBusy: () => setState(lab.state, el.status.textContent) });
   lab.sweep = sweep;
   // the start experiment first, so a bad link leaves a working page

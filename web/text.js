@@ -32,10 +32,11 @@ export const LOSS_TEXT = {
 
 // what each group of controls is for; a key the core adds later lands in 'Other'
 export const GROUPS = [
+  { name: 'Preset', keys: ['preset'] },
   { name: 'Data', keys: ['dataset', 'train', 'test', 'val', 'aug'] },
   { name: 'Label noise and imbalance', keys: ['noise_type', 'noise', 'noise_matrix', 'imbalance', 'rho'] },
   { name: 'Loss', keys: ['loss', 'alpha', 'beta', 'q', 'gamma', 'cb_beta', 'margin', 'pnorm'] },
-  { name: 'Model', keys: ['model', 'mult', 'depth', 'width', 'act', 'dropout', 'init', 'bn_momentum'] },
+  { name: 'Model', keys: ['model', 'mult', 'depth', 'width', 'act', 'dropout', 'init', 'bn_momentum', 'hidden', 'heads', 'out_heads', 'attn_dropout'] },
   { name: 'Optimiser', keys: ['opt', 'lr', 'momentum', 'nesterov', 'wd', 'clip', 'beta1', 'beta2', 'eps'] },
   { name: 'Schedule and length', keys: ['sched', 'step_every', 'step_factor', 'lr_min', 'epochs', 'batch', 'eval_batch'] },
   { name: 'Early stopping', keys: ['patience'] },

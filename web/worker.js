@@ -6,7 +6,7 @@
 //                   { type: 'run', config, checkpoint? } train; with checkpoint bytes: continue that run
 //                   { type: 'pause' } { type: 'resume' } { type: 'stop' }   seen between chunks
 //                   { type: 'gradcheck', config }       the gradient check of a config's model
-//                   { type: 'images', id, dataset, idx } test images, for the gallery
+//                   { type: 'images', id, dataset, idx, split } images of the test (1) or training (0) shard, for the galleries
 //                   { type: 'dataset', id, dataset }    counts and shape of a dataset's shards
 //   worker -> page  { type: 'ready', engine, isa, version, fallback? }
 //                   { type: 'loading', file, loaded, total, cached }   dataset download progress
@@ -157,9 +157,9 @@ function shardHeader(bytes) {
   return { n, c, h, w, classes };
 }
 
-async function images(id, dataset, idx) {
+async function images(id, dataset, idx, split) {
   const nl = await enginePromise;
-  const bytes = await shardBytes(nl, dataset, 1);
+  const bytes = await shardBytes(nl, dataset, split === 0 ? 0 : 1);
   const { n, c, h, w } = shardHeader(bytes);
   const size = c * h * w;
   const pixels = idx.filter((i) => Number.isInteger(i) && i >= 0 && i < n)
@@ -310,7 +310,7 @@ self.onmessage = ({ data: msg }) => {
       if (paused) { const p = paused; paused = null; p.resolve(); }
       return;
     case 'gradcheck': return gradcheck(msg.config);
-    case 'images': return images(msg.id, msg.dataset, msg.idx).catch(fail('images'));
+    case 'images': return images(msg.id, msg.dataset, msg.idx, msg.split).catch(fail('images'));
     case 'dataset': return datasetInfo(msg.id, msg.dataset).catch(fail('dataset'));
     default: post({ type: 'error', where: 'message', message: `unknown message type '${msg.type}'.` });
   }

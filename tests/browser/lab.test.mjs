@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEngine } from '../../wasm/noisylab.js';
-import { launchBrowser, openPage, runAndWait, screenshot, startSite, storedRuns, waitForState } from './browser.mjs';
+import { launchBrowser, openPage, runAndWait, screenshot, setControl, startSite, storedRuns, waitForState } from './browser.mjs';
 
 let site, browser;
 
@@ -369,6 +369,23 @@ test('Check gradients shows the analytic against the finite-difference gradients
   const verdicts = await rows.evaluateAll((trs) => trs.map((tr) => tr.lastChild.textContent));
   assert.deepEqual([...new Set(verdicts)], ['ok'], 'every layer agrees with finite differences');
   assert.match(await text(page, '#gradcheck-out p'), /batch of \d+, eps [\d.e-]+: worst median relative error of a layer/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a preset sets every control to its settings; the link lists them and never names the preset', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(page, ['ready']);
+  await page.selectOption('#cfg-preset', 'mnist-browser');
+  await page.waitForFunction(() => window.__lab.canonical.includes('dataset=mnist'));
+  const canonical = await page.evaluate(() => window.__lab.canonical);
+  assert.equal(canonical, 'v=1&dataset=mnist&train=2000&test=1000&nesterov=1&wd=0.01&clip=5&sched=cosine&lr_min=0.001&epochs=5&batch=128&eval_batch=512');
+  assert.ok(!canonical.includes('preset'));
+  for (const [key, value] of [['dataset', 'mnist'], ['train', '2000'], ['model', 'cnn4'], ['wd', '0.01'], ['sched', 'cosine'], ['preset', '']])
+    assert.equal(await page.inputValue(`#cfg-${key}`), value, `control ${key}`);
+  // a control changed after the preset overrides it
+  await setControl(page, 'epochs', '3');
+  assert.ok((await page.evaluate(() => window.__lab.canonical)).includes('dataset=mnist&train=2000'));
   assert.deepEqual(problems, []);
   await page.close();
 });

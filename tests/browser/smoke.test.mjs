@@ -58,6 +58,9 @@ test('the default experiment trains one epoch, draws its curves and is kept in I
   assert.match(await text(page, '#progress-text'), /epoch 1\/1 · step (\d+)\/\1 · \d+ img\/s/);
   assert.equal(await page.locator('#results').isVisible(), true);
   await page.waitForFunction(() => window.__lab.galleryDrawn > 0);
+  // the default has 20% label noise: relabelled training images are drawn from the training shard
+  await page.waitForFunction(() => window.__lab.relabelledDrawn > 0);
+  assert.equal(await page.locator('#relabelled canvas').count(), Math.min(15, result.relabelled.length));
   assert.equal(await page.locator('#metrics tbody tr').count(), 11); // 10 classes and the macro mean
 
   // in IndexedDB, finished, with its epochs and result
