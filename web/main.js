@@ -44,6 +44,7 @@ let form = null;
 let canonical = '';      // the current valid config
 let ready = false;       // the run worker has loaded its core
 let pendingRun = false;  // a link with run=1 came before the worker was ready
+let pendingSweep = false; // the same for a sweep link
 let manifest = null;     // datasets/manifest.json, or null when no dataset is prepared
 const datasetInfo = new Map(); // name -> card facts
 let record = null;       // the run being trained, as stored in IndexedDB
@@ -143,7 +144,9 @@ function openLink() {
   raw = decodeHash(raw);
   const parts = raw.split('&');
   const runNow = parts.includes('run=1');
-  raw = parts.filter((p) => p !== 'run=1').join('&');
+  // a sweep link: the experiment, then sweep=<the grid's lines joined by ';', encoded>
+  const sweepItem = parts.find((p) => p.startsWith('sweep='));
+  raw = parts.filter((p) => p !== 'run=1' && p !== sweepItem).join('&');
   let c;
   try {
     c = nl.normalizeConfig(raw);
@@ -156,6 +159,7 @@ function openLink() {
   const own = c === ownHash; // a reload of this tab opens the hash it wrote itself: no shared link
   form.write(c);
   setCanonical(c);
+  if (sweepItem) return openSweepLink(sweepItem.slice(6), runNow);
   if (runNow) {
     if (ready) startRun(); else pendingRun = true;
   } else {
@@ -163,6 +167,29 @@ function openLink() {
   }
   return true;
 }
+
+// The grid goes into the Sweep tab as text (never HTML); the sweep checks it line by line
+// and names a bad key or value, as it does for a typed grid.
+function openSweepLink(encoded, runNow) {
+  let lines;
+  try { lines = decodeURIComponent(encoded).split(';'); } catch { lines = null; }
+  if (!lines) {
+    notice('This sweep link was not applied: its grid is not valid %-encoding. The experiment was set from the link. Hint: ask for a fresh link with "Copy sweep link".', 'config', { key: 'sweep' });
+    return false;
+  }
+  $('sweep-grid').value = lines.map((l) => l.trim()).filter(Boolean).join('\n');
+  tabs.show('sweep');
+  const cells = sweep.plan(false);
+  if (!cells) return false; // the sweep's own notice names the bad line
+  if (runNow) {
+    if (ready) sweep.start(); else pendingSweep = true;
+  } else notice(`Opened a shared sweep of ${cells.length} cells: the experiment and the grid are set from the link.`, 'info', { action: { label: 'Run sweep', run: () => sweep.start() } });
+  return true;
+}
+
+// the link of the experiment and the grid, as openSweepLink reads it
+const sweepLink = () => location.href.split('#')[0] + '#' + canonical + '&sweep=' +
+  encodeURIComponent($('sweep-grid').value.split('\n').map((l) => l.trim()).filter(Boolean).join(';'));
 
 window.addEventListener('hashchange', () => {
   if (['running', 'paused', 'stopping'].includes(lab.state)) return;
@@ -210,6 +237,7 @@ function whenReady() {
   else setState(lab.state, el.status.textContent); // refreshes the buttons
   showDatasetCard();
   if (pendingRun) { pendingRun = false; startRun(); }
+  if (pendingSweep) { pendingSweep = false; sweep.start(); }
 }
 
 // ---- the run worker -------------------------------------------------------------------
@@ -590,17 +618,18 @@ el.stop.addEventListener('click', () => {
   worker.postMessage({ type: 'stop' });
   setState('stopping', 'stopping...');
 });
-el.copy.addEventListener('click', async () => {
-  const url = location.href.split('#')[0] + '#' + canonical;
+async function copyLink(url, what) {
   try {
     await navigator.clipboard.writeText(url);
-    notice('The link is copied: it opens this experiment with every control as it is now.', 'info');
+    notice(`The link is copied: it opens ${what}.`, 'info');
   } catch {
     // no clipboard permission (an insecure origin, a denied prompt): show it to copy by hand
     notice(`Copy this link by hand (the clipboard is not available here): ${url}`, 'info');
   }
   lab.copied = url;
-});
+}
+el.copy.addEventListener('click', () => copyLink(location.href.split('#')[0] + '#' + canonical, 'this experiment with every control as it is now'));
+$('sweep-copy').addEventListener('click', () => copyLink(sweepLink(), 'this sweep: the experiment on the left and the grid'));
 el.reset.addEventListener('click', () => { form.write(nl.normalizeConfig(START_CONFIG)); setCanonical(nl.normalizeConfig(START_CONFIG)); clearNotice('config'); });
 el.gradcheck.addEventListener('click', () => {
   if (!ready || lab.state === 'invalid') return;

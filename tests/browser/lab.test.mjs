@@ -389,3 +389,33 @@ test('a preset sets every control to its settings; the link lists them and never
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a sweep link carries the experiment and the grid; run=1 runs the sweep; a bad grid is reported and inert', async () => {
+  // "Copy sweep link" writes what the link opens
+  const first = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(first.page, ['ready']);
+  await first.page.click('#tab-sweep');
+  await first.page.fill('#sweep-grid', 'loss=ce,nce+rce\nnoise=0,0.4');
+  await first.page.click('#sweep-copy');
+  const link = await first.page.evaluate(() => window.__lab.copied);
+  assert.match(link, /&sweep=loss%3Dce%2Cnce%2Brce%3Bnoise%3D0%2C0\.4$/);
+  await first.page.close();
+
+  const fresh = await launchBrowser();
+  try {
+    const { page, problems } = await openPage(fresh, link + '&run=1');
+    await page.waitForFunction(() => document.getElementById('sweep-status').dataset.state === 'finished', null, { timeout: 60000 });
+    assert.equal(await page.inputValue('#sweep-grid'), 'loss=ce,nce+rce\nnoise=0,0.4');
+    assert.equal(await page.locator('#sweep-cells tbody tr[data-state="finished"]').count(), 4);
+    assert.equal(await page.evaluate(() => window.__lab.canonical), 'v=1&train=300&test=100&mult=0.25&tsne=0&opt=adam&lr=0.003&epochs=1');
+    assert.deepEqual(problems, []);
+    // a hostile grid: shown as text, reported by the sweep, nothing runs
+    // (a new hash in the open page: opened by the hashchange handler, as a pasted link is)
+    await page.goto(site.url + '#' + SMALL + '&sweep=' + encodeURIComponent('<img src=x onerror=alert(1)>;seed=<script>') + '&run=1');
+    await page.waitForFunction(() => document.getElementById('notice').textContent.includes('Sweep'));
+    assert.equal(await page.locator('#sweep-grid').inputValue(), '<img src=x onerror=alert(1)>\nseed=<script>');
+    assert.equal(await page.locator('img[src="x"], script:not([src])').count(), 0);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally { await fresh.close(); }
+});
