@@ -228,6 +228,33 @@ function showDatasetCard() {
   const dl = h('dl', { className: 'facts' });
   for (const [k, v] of rows) dl.append(h('dt', { textContent: k }), h('dd', { textContent: v }));
   el.card.replaceChildren(h('h2', { textContent: `Dataset: ${name}` }), h('p', { className: 'explain', textContent: DATASET_NOTES[name] || '' }), dl);
+  const counts = d?.class_counts?.train;
+  if (counts) el.card.append(classHistogram(counts, d.class_names || []));
+  if (d?.shape && !d.nodes) {
+    // sample images come from the training shard: a download for a dataset not yet cached
+    const grid = h('div', { className: 'samples', id: 'samples' });
+    const size = d.shards ? ` (loads the ${(d.shards.train.bytes / 2 ** 20).toFixed(1)} MB training shard once)` : '';
+    const button = h('button', { type: 'button', className: 'secondary', textContent: `Show sample images${size}` });
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      samplesFor = { id: `samples-${name}-${Date.now()}`, name, grid, classNames: d.class_names || [] };
+      worker.postMessage({ type: 'images', id: samplesFor.id, split: 0, dataset: name, idx: Array.from({ length: 40 }, (_, i) => i) });
+    });
+    el.card.append(button, grid);
+  }
+}
+
+// training images per class, as bars: what imbalance and noise start from
+function classHistogram(counts, names) {
+  const max = Math.max(1, ...counts);
+  const box = h('div', { className: 'histogram', role: 'img', 'aria-label': 'training images per class' });
+  counts.forEach((n, i) => {
+    const bar = h('span', { className: 'hbar' });
+    bar.style.width = `${(100 * n / max).toFixed(1)}%`; // CSSOM, which the CSP allows (a style attribute it would not)
+    box.append(h('div', { className: 'hrow' }, h('span', { className: 'hname', textContent: names[i] ?? String(i) }),
+      h('span', { className: 'htrack' }, bar), h('span', { className: 'hcount', textContent: Number(n).toLocaleString('en') })));
+  });
+  return box;
 }
 
 // Ready = the worker has its core and the page has built its controls, in either order.
@@ -238,6 +265,17 @@ function whenReady() {
   showDatasetCard();
   if (pendingRun) { pendingRun = false; startRun(); }
   if (pendingSweep) { pendingSweep = false; sweep.start(); }
+}
+
+let samplesFor = null;
+function drawSamples(m) {
+  const s = samplesFor;
+  s.grid.replaceChildren(...m.pixels.map(({ idx, data, label }) => {
+    const canvas = h('canvas', { width: 56, height: 56 });
+    drawImage(canvas, m, data, 2);
+    return galleryCard([`#${idx}: ${s.classNames[label] ?? label}`], canvas);
+  }));
+  lab.samplesDrawn = m.pixels.length;
 }
 
 // ---- the run worker -------------------------------------------------------------------
@@ -380,7 +418,7 @@ const handlers = {
     gradcheckTable(el.gradcheckOut, m.result);
     setState('ready', 'ready');
   },
-  images(m) { drawGallery(m); },
+  images(m) { if (samplesFor && m.id === samplesFor.id) drawSamples(m); else drawGallery(m); },
   warn(m) { notice(m.message, 'warn'); },
   error(m) {
     if (lab.times) lab.times.end = performance.now();

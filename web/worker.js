@@ -163,7 +163,7 @@ async function images(id, dataset, idx, split) {
   const { n, c, h, w } = shardHeader(bytes);
   const size = c * h * w;
   const pixels = idx.filter((i) => Number.isInteger(i) && i >= 0 && i < n)
-    .map((i) => ({ idx: i, data: bytes.slice(40 + i * size, 40 + (i + 1) * size) }));
+    .map((i) => ({ idx: i, data: bytes.slice(40 + i * size, 40 + (i + 1) * size), label: bytes[40 + n * size + i] }));
   post({ type: 'images', id, c, h, w, pixels });
 }
 

@@ -419,3 +419,18 @@ test('a sweep link carries the experiment and the grid; run=1 runs the sweep; a 
     await page.close();
   } finally { await fresh.close(); }
 });
+
+test('the dataset card shows training images per class and sample images with their labels', async () => {
+  const { page, problems } = await openPage(browser, site.url + '#' + SMALL);
+  await waitForState(page, ['ready']);
+  await page.locator('#dataset-card .histogram .hrow').nth(9).waitFor();
+  assert.equal(await page.locator('#dataset-card .histogram .hrow').count(), 10);
+  assert.match(await page.locator('#dataset-card .histogram').textContent(), /disc500/);
+  await page.click('#dataset-card button:has-text("Show sample images")');
+  await page.waitForFunction(() => window.__lab.samplesDrawn === 40);
+  assert.equal(await page.locator('#samples canvas').count(), 40);
+  assert.match(await page.locator('#samples .card').first().textContent(), /^#0: \w/);
+  await screenshot(page, 'dataset-card');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
