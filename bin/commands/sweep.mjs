@@ -188,7 +188,7 @@ export async function run(argv) {
       onProgress([]);
     },
     onFail(cell, message) {
-      failed.push({ axes: cell.axes, config: cell.config, message });
+      failed.push({ index: cell.index, axes: cell.axes, config: cell.config, message });
       line(`[${done + failed.length}/${todo.length}] ${axesText(cell.axes)}: FAILED: ${message}`);
     },
     onProgress,
@@ -199,7 +199,8 @@ export async function run(argv) {
   line(`${todo.length} cells in ${fmtTime((performance.now() - t0) / 1000)}; wrote ${jsonl} and ${csv}`);
   process.stdout.write(summaryTable(records, failed));
   if (failed.length) {
-    // one line per distinct reason, not one per cell
+    // one line per distinct reason, not one per cell; cells in grid order, not in the order workers finished
+    failed.sort((a, b) => a.index - b.index);
     const reasons = new Map();
     for (const f of failed) reasons.set(f.message, [...(reasons.get(f.message) || []), axesText(f.axes)]);
     for (const [msg, who] of reasons) process.stderr.write(`${who.length} cell${who.length === 1 ? '' : 's'} failed (${who.slice(0, 3).join('; ')}${who.length > 3 ? '; ...' : ''}): ${msg}\n`);
