@@ -25,7 +25,8 @@ enum {
     STREAM_IMBALANCE = 8, /* class-imbalance subsampling */
     STREAM_EVAL = 9,    /* sampling for metrics (e.g. embedding subsets) */
     STREAM_LOSS = 10,   /* triplet sampling of the triplet loss */
-    STREAM_TSNE = 11    /* t-SNE initial embedding */
+    STREAM_TSNE = 11,   /* t-SNE initial embedding */
+    STREAM_SUBGRAPH = 12 /* k-hop subgraph sampling (core/subgraph.h) */
 };
 
 void rng_init(Rng *r, uint64_t seed, uint64_t stream);

@@ -100,4 +100,26 @@ const uint8_t *nl_synth_shard(int split, uint32_t *len);
 /* the class names of a dataset the core knows, as a JSON array ([] when unknown) */
 const char *nl_class_names_json(const char *dataset);
 
+/* ---- graph tools (wasm/graph.c): EDA and k-hop subsets of a graph, shared by the
+   `eda` and `graph-subset` commands and the page's "Explore graph" panel.
+       NlGraph *g = nl_graph_new();
+       nl_graph_add_file(g, "aifb_stripped.nt.gz", bytes, n);  // every file under its own name
+       nl_graph_load(g, "rgcn", "aifb");   // format: planetoid | rgcn | kgbench | bundle
+       puts(nl_graph_eda_json(g));         // core/eda.h
+       bytes = nl_graph_subset(g, 2, 5000, 0, &len);  // a bundle (core/bundle.h), core/subgraph.h
+       nl_graph_free(g);
+   Files named as in the dataset folder: ind.<name>.<part> (planetoid); <name>_stripped.nt.gz,
+   trainingSet.tsv, testSet.tsv (rgcn: aifb, mutag); triples.int.csv(.gz), nodes.int.csv,
+   relations.int.csv, training/validation/testing.int.csv (kgbench); any one file (bundle). */
+typedef struct NlGraph NlGraph;
+NlGraph *nl_graph_new(void);
+int nl_graph_add_file(NlGraph *g, const char *name, const uint8_t *bytes, uint32_t len);
+int nl_graph_load(NlGraph *g, const char *format, const char *name);
+const char *nl_graph_eda_json(NlGraph *g);
+/* a bundle of the k-hop subgraph (valid until the next call on g); NULL with an error */
+const uint8_t *nl_graph_subset(NlGraph *g, int hops, int max_nodes, uint32_t seed, uint32_t *len);
+/* the manifest JSON of the last subset, or of the loaded bundle ("{}" otherwise) */
+const char *nl_graph_manifest(NlGraph *g);
+void nl_graph_free(NlGraph *g);
+
 #endif
