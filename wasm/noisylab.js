@@ -195,6 +195,18 @@ class Engine {
       return { loss: this.heapF32(out, 1)[0], grad };
     } finally { [lp, yp, gp, out, cp].forEach((p) => this.free(p)); }
   }
+  // a graph for the graph tools (EDA, k-hop subsets): files = [[name, bytes], ...] named as in
+  // the dataset's folder; format: planetoid | rgcn | kgbench | bundle; name: cora, aifb, ...
+  graph(files, format, name) {
+    const h = this.exports.nl_graph_new();
+    if (!h) this.fail();
+    const g = new Graph(this, h);
+    try {
+      for (const [file, bytes] of files) g.addFile(file, bytes);
+      if (this.withStrings((f, n) => this.exports.nl_graph_load(h, f, n), [format, name]) < 0) this.fail();
+    } catch (e) { g.free(); throw e; }
+    return g;
+  }
   // the resolved parameters of a loss config, e.g. { loss: 'sce', alpha: 0.1, beta: 1 }
   lossParams(params) {
     const p = this.withStrings(this.exports.nl_loss_params, [params]);
@@ -245,4 +257,31 @@ class Run {
     this.status = this.progress().status;
   }
   free() { if (this.h) this.nl.exports.nl_run_free(this.h); this.h = 0; }
+}
+
+// A loaded graph (wasm/graph.c): eda() is core/eda.h's JSON; subset() a bundle (core/bundle.h)
+// of the k-hop subgraph (core/subgraph.h) with its manifest.
+class Graph {
+  constructor(engine, handle) { this.nl = engine; this.h = handle; }
+  addFile(name, bytes) {
+    const p = this.nl.copyIn(bytes);
+    try {
+      const rc = this.nl.withStrings((np) => this.nl.exports.nl_graph_add_file(this.h, np, p, bytes.byteLength), [name]);
+      if (rc < 0) this.nl.fail();
+    } finally { this.nl.free(p); }
+  }
+  eda() {
+    const p = this.nl.exports.nl_graph_eda_json(this.h);
+    return p ? JSON.parse(this.nl.readCString(p)) : this.nl.fail();
+  }
+  manifest() { return JSON.parse(this.nl.readCString(this.nl.exports.nl_graph_manifest(this.h))); }
+  subset({ hops = 2, maxNodes = 5000, seed = 0 } = {}) {
+    const lp = this.nl.malloc(4);
+    try {
+      const p = this.nl.exports.nl_graph_subset(this.h, hops, maxNodes, seed >>> 0, lp);
+      if (!p) this.nl.fail();
+      return { bytes: this.nl.copyOut(p, this.nl.heapU32(lp, 1)[0]), manifest: this.manifest() };
+    } finally { this.nl.free(lp); }
+  }
+  free() { if (this.h) this.nl.exports.nl_graph_free(this.h); this.h = 0; }
 }
