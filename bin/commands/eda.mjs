@@ -7,21 +7,11 @@ import { GRAPH_SOURCES, loadGraph, resolveGraph } from '../graphs.mjs';
 
 export const usage = ['eda "dataset=NAME" | <folder> | <bundle file> [--json]   statistics of a graph (cora, citeseer, aifb, mutag, kgbench)'];
 
-// the dataset of a config string; the core checks the config when it knows the dataset
-// (a KG the config schema does not list yet is taken as is)
-function configDataset(nl, config) {
-  try {
-    return nl.configJSON(config).dataset;
-  } catch (e) {
-    const d = new URLSearchParams(config).get('dataset');
-    if (d && d in GRAPH_SOURCES && /config key 'dataset'/.test(e.message)) return d;
-    throw e;
-  }
-}
-
-export function edaTarget(nl, arg) {
+export function edaTarget(arg) {
+  // a config string: only its dataset matters (the other keys are a run's, not the graph's)
   if (arg.includes('=') && !arg.includes('/')) {
-    const d = configDataset(nl, arg);
+    const d = new URLSearchParams(arg).get('dataset');
+    if (!d) throw new UsageError(`the config '${arg}' names no dataset; write e.g. "dataset=aifb".`);
     if (!(d in GRAPH_SOURCES)) throw new UsageError(`dataset '${d}' is not a graph; eda takes ${Object.keys(GRAPH_SOURCES).join(', ')}, a folder or a bundle.`);
     return resolveGraph(d);
   }
@@ -67,7 +57,7 @@ export async function run(argv) {
   const a = parseArgs(argv, { json: 'bool' });
   if (a._.length !== 1) throw new UsageError('eda takes one dataset, e.g. noisylab eda "dataset=aifb", a folder or a bundle file.');
   const nl = await loadEngine();
-  const target = edaTarget(nl, a._[0]);
+  const target = edaTarget(a._[0]);
   const g = await loadGraph(nl, target);
   try {
     const e = g.eda();
