@@ -9,16 +9,20 @@
 //                                              .wasm from beside itself: new URL(file, import.meta.url))
 //   node_modules/chart.js/dist/chart.umd.min.js -> build/site/vendor/ (served locally: works offline)
 //   ../shared/datasets/{cora,citeseer}/ind.* -> build/site/graphs/<name>/ (when present)
+//   ../shared/datasets/{aifb,mutag,aifb-kgbench,mmlkg-synthetic}/ -> build/site/graphs/<name>/ (when
+//                                              present; bin/graphs.mjs), listed with their format
+//                                              and files in graphs/index.json for the graph panel
 //   build/datasets/                         -> build/site/datasets (a symlink, not a copy: the
 //                                              shards are large; the page reads manifest.json and
 //                                              fetches <name>/{train,test}.shard lazily)
 //
 // Idempotent and fast: a file is copied only when its size or mtime differ, and
 // files that no longer belong to the site are removed, so a second run is a no-op.
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GRAPH_DATASETS, GRAPH_PARTS, graphSourceDir } from '../bin/lib.mjs';
+import { siteGraphs } from '../bin/graphs.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,6 +51,10 @@ function siteFiles(root) {
     const parts = GRAPH_PARTS.map((p) => join(dir, `ind.${name}.${p}`));
     if (parts.every((p) => existsSync(p))) for (const p of parts) files.push([p, `graphs/${name}/${basename(p)}`]);
   }
+  // the knowledge graphs too (a few MB), for the graph panel's EDA; absent ones are left out
+  const have = new Set(files.map(([, d]) => d));
+  for (const g of siteGraphs())
+    for (const [f, p] of g.files) if (!have.has(`graphs/${g.name}/${f}`)) files.push([p, `graphs/${g.name}/${f}`]);
   return files;
 }
 
@@ -95,6 +103,15 @@ export function buildSite({ root = repoRoot, out = join(root, 'build', 'site') }
     copyFileSync(src, dest);
     // keep the source's mtime so the next run can tell the copy is current
     utimesSync(dest, s.atime, s.mtime);
+    copied++;
+  }
+  // graphs/index.json: the graphs on this site, their format and files (bin/graphs.mjs)
+  const index = JSON.stringify({ graphs: siteGraphs().map((g) => ({ name: g.name, format: g.format, files: g.files.map(([f]) => f) })) }, null, 1) + '\n';
+  const indexPath = join(out, 'graphs', 'index.json');
+  wanted.add('graphs/index.json');
+  if (!existsSync(indexPath) || readFileSync(indexPath, 'utf8') !== index) {
+    mkdirSync(dirname(indexPath), { recursive: true });
+    writeFileSync(indexPath, index);
     copied++;
   }
   for (const rel of listTree(out)) {

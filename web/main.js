@@ -16,6 +16,7 @@ import { DATASET_NOTES } from './text.js';
 import { Curves, drawImage, fmtTime, galleryCard, gradcheckTable, heatmap, metricsTable, num, pct, perClassChart, savePNG, tsneChart } from './views.js';
 import { History } from './history.js';
 import { Sweep } from './sweep.js';
+import { GraphPanel } from './graph.js';
 
 // The first experiment: three quick epochs of a small CNN on the built-in shapes, with 20%
 // symmetric label noise and a robust loss, so every view has something to show.
@@ -211,6 +212,7 @@ let cardFor = '';
 function showDatasetCard() {
   const name = nl.configJSON(canonical).dataset;
   cardFor = name;
+  graphPanel.setDataset(name);
   const d = datasetInfo.get(name);
   if (!d && name === 'synth' && ready) worker.postMessage({ type: 'dataset', id: 'card', dataset: 'synth' });
   const cfg = nl.configJSON(canonical);
@@ -696,11 +698,12 @@ const historyView = new History({
   isBusy: (id) => record?.id === id && ['running', 'paused', 'stopping'].includes(lab.state),
 });
 let sweep = null;
+const graphPanel = new GraphPanel($('graph-panel'), { notice, lab }); // EDA in its own Worker (graph.js)
 
 async function boot() {
   setState('loading', scalar ? 'loading the scalar core' : 'loading the core');
   worker.postMessage({ type: 'init', scalar });
-  const [engine] = await Promise.all([loadEngine({ scalar: true }), loadManifest()]);
+  const [engine] = await Promise.all([loadEngine({ scalar: true }), loadManifest(), graphPanel.init()]);
   nl = engine;
   form = new ConfigForm(el.form, nl.configSchema(), {
     lossParams: (c) => nl.lossParams(c), onChange: () => tryConfig(form.read(), { fromForm: true }),

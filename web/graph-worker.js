@@ -1,0 +1,53 @@
+// graph-worker.js: the graph panel's EDA off the main thread (web/graph.js starts it on first use).
+//
+// A module Worker with its own copy of the core. Messages:
+//   page -> worker  { type: 'eda', id, name }              a graph of this site (graphs/index.json)
+//                   { type: 'eda-bundle', id, file, bytes } a graph-subset bundle the user picked
+//   worker -> page  { type: 'eda', id, eda, manifest }      core/eda.h's JSON; manifest: a bundle's
+//                   { type: 'error', id, message }
+// The files come from graphs/<name>/ (scripts/build-site.mjs copies them there); the core
+// reads them by name, as `noisylab eda` does, so the numbers are the CLI's.
+import { loadEngine } from './wasm/noisylab.js';
+
+let engine = null;
+const core = () => (engine ??= loadEngine().catch(() => loadEngine({ scalar: true })));
+let indexPromise = null;
+
+function siteIndex() {
+  indexPromise ??= fetch(new URL('graphs/index.json', self.location.href)).then((res) => {
+    if (!res.ok) throw new Error(`this site lists no graphs (graphs/index.json: HTTP ${res.status}). Hint: put the datasets in ../shared/datasets (or $NOISYLAB_DATA_DIR) and rebuild the site with npm start.`);
+    return res.json();
+  });
+  indexPromise.catch(() => { indexPromise = null; });
+  return indexPromise;
+}
+
+async function fetchFile(name, file) {
+  const url = new URL(`graphs/${name}/${file}`, self.location.href);
+  let res;
+  try { res = await fetch(url); } catch (e) { res = { ok: false, status: e.message }; }
+  if (!res.ok) throw new Error(`cannot fetch ${url.pathname} (HTTP ${res.status}). Hint: rebuild the site with npm start.`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function eda(id, name) {
+  const entry = (await siteIndex()).graphs.find((g) => g.name === name);
+  if (!entry) throw new Error(`the graph '${name}' is not on this site. Hint: put its files in ../shared/datasets/${name}/ (or $NOISYLAB_DATA_DIR) and rebuild the site with npm start.`);
+  const files = await Promise.all(entry.files.map(async (f) => [f, await fetchFile(name, f)]));
+  const nl = await core();
+  const g = nl.graph(files, entry.format, name);
+  try { self.postMessage({ type: 'eda', id, eda: g.eda(), manifest: null }); } finally { g.free(); }
+}
+
+async function edaBundle(id, file, bytes) {
+  const nl = await core();
+  const g = nl.graph([[file, new Uint8Array(bytes)]], 'bundle', file);
+  try { self.postMessage({ type: 'eda', id, eda: g.eda(), manifest: g.manifest() }); } finally { g.free(); }
+}
+
+self.onmessage = ({ data: msg }) => {
+  const fail = (e) => self.postMessage({ type: 'error', id: msg.id, message: e.message });
+  if (msg.type === 'eda') eda(msg.id, msg.name).catch(fail);
+  else if (msg.type === 'eda-bundle') edaBundle(msg.id, msg.file, msg.bytes).catch(fail);
+  else fail(new Error(`unknown message type '${msg.type}'.`));
+};
