@@ -24,7 +24,11 @@ static void put(Buf *s, const char *p, size_t n) {
     if (s->bad) return;
     if (s->n + n + 1 > s->cap) {
         size_t c = s->cap ? s->cap : 4096;
-        while (c < s->n + n + 1) c *= 2;
+        while (c < s->n + n + 1 && c < (size_t)-1 / 2) c *= 2;
+        if (c < s->n + n + 1 || s->n + n + 1 < n) {
+            s->bad = 1;
+            return;
+        }
         char *q = realloc(s->b, c);
         if (!q) {
             s->bad = 1;

@@ -51,7 +51,7 @@ static int eda_core(Eda *e, int n, long m, const int *src, const int *dst, const
     long sum = 0;
     for (int v = 0; v < n; v++) {
         int d = deg[v], b = 0;
-        while (b < EDA_BINS - 1 && d >= (1 << b)) b++; /* d = 0: bin 0; 2^(b-1) <= d < 2^b: bin b */
+        while (b < EDA_BINS - 1 && (long long)d >= 1LL << b) b++; /* d = 0: bin 0; 2^(b-1) <= d < 2^b: bin b */
         e->deg_hist[b]++;
         if (b + 1 > e->deg_bins) e->deg_bins = b + 1;
         if (d < e->deg_min) e->deg_min = d;
@@ -232,7 +232,8 @@ static void out(Out *o, const char *fmt, ...) {
         if (k < 0) { o->bad = 1; return; }
         if (o->b && o->n + (size_t)k < o->cap) { o->n += (size_t)k; return; }
         size_t c = o->cap ? o->cap : 4096;
-        while (c <= o->n + (size_t)k) c *= 2;
+        while (c <= o->n + (size_t)k && c < (size_t)-1 / 2) c *= 2;
+        if (c <= o->n + (size_t)k) { o->bad = 1; return; }
         char *q = realloc(o->b, c);
         if (!q) { o->bad = 1; return; }
         o->b = q, o->cap = c;
@@ -273,7 +274,7 @@ char *eda_json(const Eda *e, const char *name) {
     out(&o, ",\"degree\":{\"min\":%d,\"max\":%d,\"mean\":%.4f,\"median\":%d,\"isolated\":%d,\"log2_bins\":[",
         e->deg_min, e->deg_max, e->deg_mean, e->deg_median, e->isolated);
     for (int b = 0; b < e->deg_bins; b++)
-        out(&o, "%s{\"lo\":%ld,\"hi\":%ld,\"count\":%ld}", b ? "," : "", b ? 1L << (b - 1) : 0L, b ? (1L << b) - 1 : 0L,
+        out(&o, "%s{\"lo\":%lld,\"hi\":%lld,\"count\":%ld}", b ? "," : "", b ? 1LL << (b - 1) : 0LL, b ? (1LL << b) - 1 : 0LL,
             e->deg_hist[b]);
     out(&o, "]},\"top_relations\":[");
     for (int i = 0; i < e->top_n; i++) {

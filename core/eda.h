@@ -36,7 +36,7 @@
 #include "planetoid.h"
 
 #define EDA_TOP 20
-#define EDA_BINS 34
+#define EDA_BINS 33 /* degrees are ints, below 2^31: bins 0..32 */
 
 typedef struct {
     int is_kg;
