@@ -14,7 +14,9 @@
    3. Bundles: write/read round trip (nodes, kinds, datatypes, texts with quotes and
       newlines, triples, labels, splits, class names, mapping); every prefix and every byte
       flip of a bundle fails with a message, never a crash (ASan/UBSan).
-   4. EDA of the hand-made KG against hand-computed values; its JSON.
+   4. EDA of the hand-made KG against hand-computed values; its JSON. The C API of the
+      graph tools (wasm/graph.c): files by name, a missing file, an unknown format, a bundle
+      loaded again and subset once more.
    5. Real data when ../shared/datasets (or $NOISYLAB_DATA_DIR) is there, else a printed
       skip: Cora's known statistics; an AIFB subset through a bundle and back.
    Run from the repo root. */
@@ -23,6 +25,7 @@
 #include "eda.h"
 #include "err.h"
 #include "kg.h"
+#include "noisylab.h"
 #include "subgraph.h"
 
 #include <stdlib.h>
@@ -295,6 +298,49 @@ static void test_eda(void) {
     kg_free(&g);
 }
 
+/* ---- 4b. the C API of the graph tools (wasm/graph.c): files by name, formats, errors */
+
+static void test_api(void) {
+    NlGraph *g = nl_graph_new();
+    const char *names[6] = {"triples.int.csv", "nodes.int.csv", "relations.int.csv", "training.int.csv",
+                            "validation.int.csv", "testing.int.csv"};
+    const char *data[6] = {tris, nodes, rels, train, valid, test};
+    nl_clear_error();
+    CHECK(nl_graph_eda_json(g) == NULL && msg_ok("no graph is loaded"), "eda before a load: %s", nl_error());
+    for (int i = 0; i < 5; i++) nl_graph_add_file(g, names[i], (const uint8_t *)data[i], (uint32_t)strlen(data[i]));
+    CHECK(nl_graph_load(g, "kgbench", "small") < 0 && msg_ok("the file testing.int.csv was not given"), "missing file: %s",
+          nl_error());
+    nl_graph_add_file(g, names[5], (const uint8_t *)data[5], (uint32_t)strlen(data[5]));
+    CHECK(nl_graph_load(g, "csv", "small") < 0 && msg_ok("unknown format 'csv'"), "unknown format: %s", nl_error());
+    CHECK(nl_graph_load(g, "kgbench", "small") == 0, "kgbench load: %s", nl_error());
+    const char *j = nl_graph_eda_json(g);
+    CHECK(j && strstr(j, "\"name\":\"small\"") && strstr(j, "\"nodes\":10"), "eda json: %s", j ? j : nl_error());
+    uint32_t len = 0;
+    const uint8_t *b = nl_graph_subset(g, 1, 8, 0, &len);
+    CHECK(b && kg_is_bundle(b, len) && strstr(nl_graph_manifest(g), "\"nodes\":8,\"triples\":6"), "subset: %s",
+          b ? nl_graph_manifest(g) : nl_error());
+    CHECK(nl_graph_subset(g, 1, 2, 0, &len) == NULL && msg_ok("smaller than the 4 labelled"), "budget: %s", nl_error());
+    /* the bundle, loaded again: a subset of it maps back to the first graph's ids */
+    uint8_t *copy = malloc(len);
+    memcpy(copy, b, len);
+    NlGraph *h = nl_graph_new();
+    nl_graph_add_file(h, "s.nlkg", copy, len);
+    CHECK(nl_graph_load(h, "bundle", "s") == 0 && strstr(nl_graph_manifest(h), "\"source\":\"small\""), "bundle load: %s",
+          nl_error());
+    CHECK(nl_graph_subset(h, 0, 8, 0, &len) != NULL, "subset of a bundle: %s", nl_error());
+    nl_graph_free(h);
+    h = nl_graph_new();
+    nl_graph_add_file(h, "a", copy, 10);
+    nl_graph_add_file(h, "b", copy, 10);
+    CHECK(nl_graph_load(h, "bundle", "x") < 0 && msg_ok("a bundle is one file (2 given)"), "two files: %s", nl_error());
+    CHECK(nl_graph_load(h, "rgcn", "dblp") < 0 && msg_ok("'dblp' is not an R-GCN dataset"), "rgcn name: %s", nl_error());
+    CHECK(nl_graph_load(h, "planetoid", "cora") < 0 && msg_ok("ind.cora.x was not given"), "planetoid files: %s", nl_error());
+    nl_graph_free(h);
+    free(copy);
+    nl_graph_free(g);
+    nl_graph_free(NULL);
+}
+
 /* ---- 5. real data */
 
 static const char *data_dir(void) {
@@ -386,6 +432,7 @@ int main(void) {
     test_bad();
     test_bundle();
     test_eda();
+    test_api();
     test_real();
     return check_summary("test_subgraph");
 }
