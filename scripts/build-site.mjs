@@ -22,7 +22,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSy
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GRAPH_DATASETS, GRAPH_PARTS, graphSourceDir } from '../bin/lib.mjs';
-import { siteGraphs } from '../bin/graphs.mjs';
+import { GRAPH_SOURCES, siteGraphs } from '../bin/graphs.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -121,13 +121,17 @@ export function buildSite({ root = repoRoot, out = join(root, 'build', 'site') }
   }
   removeEmptyDirs(out);
   linkDatasets(root, out);
-  return { out, copied, removed, files: files.length };
+  const onSite = new Set(siteGraphs().map((g) => g.name));
+  const absentGraphs = Object.keys(GRAPH_SOURCES).filter((n) => !onSite.has(n));
+  return { out, copied, removed, files: files.length, absentGraphs };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
     const r = buildSite();
     console.log(`build-site: ${relative(process.cwd(), r.out) || '.'}/ has ${r.files} files (${r.copied} copied, ${r.removed} removed)`);
+    if (r.absentGraphs.length)
+      console.log(`build-site: note: ${r.absentGraphs.join(', ')} not on the site (absent from ${graphSourceDir()}); the graph panel lists the others`);
   } catch (e) {
     console.error(e.message);
     process.exit(1);
