@@ -99,6 +99,8 @@ export class GraphPanel {
 
   fail(message) {
     this.explore.disabled = !this.index.length;
+    this.out.hidden = true; // the last graph's numbers would pass for this one's
+    this.lab.graphEda = this.lab.graphManifest = null;
     this.setStatus('error', message);
     this.notice(`Explore graph: ${message}`, 'error');
   }
@@ -170,7 +172,7 @@ export class GraphPanel {
 
     const points = d.log2_bins.filter((b) => b.lo >= 1 && b.count > 0).map((b) => ({ x: b.lo, y: b.count, hi: b.hi }));
     // 1, 2, 5, 10, 20, 50, ...: the other ticks of a log axis crowd it
-    const tick = (x) => ([1, 2, 5].includes(Math.round(x / 10 ** Math.floor(Math.log10(x) + 1e-9))) ? fmt(x) : '');
+    const tick = (x) => { const m = x / 10 ** Math.floor(Math.log10(x) + 1e-9); return [1, 2, 5].some((k) => Math.abs(m - k) < 1e-6) ? fmt(x) : ''; };
     await this.chart('graph-degree', {
       type: 'line',
       data: { datasets: [{ label: 'nodes', data: points, borderColor: colour(0), backgroundColor: colour(0), pointRadius: 4 }] },

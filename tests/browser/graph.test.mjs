@@ -79,6 +79,7 @@ test('Explore graph: the CLI\'s numbers for Cora, AIFB and a bundle; a corrupt b
   await page.setInputFiles('#graph-bundle', cut);
   assert.equal(await waitGraph(page, ['error']), 'error');
   assert.equal(await page.locator('#notice').isVisible(), true);
+  assert.equal(await page.locator('#graph-out').isVisible(), false, 'the last graph\'s numbers are not left standing');
   assert.match(await page.locator('#notice').textContent(), /Explore graph: cut\.nlkg: member .* it was cut short\. Hint: make the bundle again/);
   await screenshot(page, 'graph-error');
   assert.equal(await page.locator('#status').getAttribute('data-state'), 'ready', 'the lab is still ready');
