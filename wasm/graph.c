@@ -64,21 +64,29 @@ void nl_graph_free(NlGraph *g) {
     free(g);
 }
 
-int nl_graph_add_file(NlGraph *g, const char *name, const uint8_t *bytes, uint32_t len) {
-    if (g->n_files >= MAX_FILES)
+/* keeps bytes (malloc'd, now the graph's) under name; on failure frees them */
+int nl_graph_adopt_file(NlGraph *g, const char *name, uint8_t *bytes, uint32_t len) {
+    if (g->n_files >= MAX_FILES) {
+        free(bytes);
         return nl_fail("graph: more than %d files. Hint: add only the dataset's own files.", MAX_FILES);
+    }
     size_t n = strlen(name) + 1;
     char *nm = malloc(n);
-    uint8_t *b = malloc(len ? len : 1);
-    if (!nm || !b) {
-        free(nm), free(b);
+    if (!nm) {
+        free(bytes);
         return nl_fail("graph: out of memory for %s (%u bytes). Hint: the dataset is too large for this tab.", name, len);
     }
     memcpy(nm, name, n);
-    if (len) memcpy(b, bytes, len);
-    g->name[g->n_files] = nm, g->buf[g->n_files] = b, g->len[g->n_files] = len;
+    g->name[g->n_files] = nm, g->buf[g->n_files] = bytes, g->len[g->n_files] = len;
     g->n_files++;
     return 0;
+}
+
+int nl_graph_add_file(NlGraph *g, const char *name, const uint8_t *bytes, uint32_t len) {
+    uint8_t *b = malloc(len ? len : 1);
+    if (!b) return nl_fail("graph: out of memory for %s (%u bytes). Hint: the dataset is too large for this tab.", name, len);
+    if (len) memcpy(b, bytes, len);
+    return nl_graph_adopt_file(g, name, b, len);
 }
 
 /* the file called name, or an empty KgFile (buf NULL) */

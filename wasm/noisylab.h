@@ -114,6 +114,9 @@ const char *nl_class_names_json(const char *dataset);
 typedef struct NlGraph NlGraph;
 NlGraph *nl_graph_new(void);
 int nl_graph_add_file(NlGraph *g, const char *name, const uint8_t *bytes, uint32_t len);
+/* the same without a copy: bytes come from malloc and belong to g from then on (even on
+   failure). The loader uses it, so a 600 MB nodes.int.csv is not held twice. */
+int nl_graph_adopt_file(NlGraph *g, const char *name, uint8_t *bytes, uint32_t len);
 int nl_graph_load(NlGraph *g, const char *format, const char *name);
 const char *nl_graph_eda_json(NlGraph *g);
 /* a bundle of the k-hop subgraph (valid until the next call on g); NULL with an error */

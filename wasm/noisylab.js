@@ -263,12 +263,11 @@ class Run {
 // of the k-hop subgraph (core/subgraph.h) with its manifest.
 class Graph {
   constructor(engine, handle) { this.nl = engine; this.h = handle; }
+  // the core keeps the copy it is given (nl_graph_adopt_file): one copy of a large file, not two
   addFile(name, bytes) {
     const p = this.nl.copyIn(bytes);
-    try {
-      const rc = this.nl.withStrings((np) => this.nl.exports.nl_graph_add_file(this.h, np, p, bytes.byteLength), [name]);
-      if (rc < 0) this.nl.fail();
-    } finally { this.nl.free(p); }
+    const rc = this.nl.withStrings((np) => this.nl.exports.nl_graph_adopt_file(this.h, np, p, bytes.byteLength), [name]);
+    if (rc < 0) this.nl.fail();
   }
   eda() {
     const p = this.nl.exports.nl_graph_eda_json(this.h);
