@@ -12,7 +12,8 @@
         those not taken) fill it up to max_nodes. This is our reading of the issue's "filled
         with random nodes from the seed": random nodes drawn from the seeded generator, not
         nodes reached from the seed nodes (the hops already take those). It keeps the
-        subgraph's size fixed, which makes runs on different graphs comparable.
+        subgraph's size fixed, which makes runs on different graphs comparable. A fill node
+        often has no triple inside the subgraph (it is then isolated there).
    Randomness: one PCG32 stream, rng_init(seed, STREAM_SUBGRAPH), drawn in the order above;
    candidates are sorted by original id before sampling, so the same graph, hops, max_nodes
    and seed give the same subgraph, bit for bit, on every platform.

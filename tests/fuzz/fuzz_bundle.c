@@ -5,7 +5,9 @@
    entries are in range, so mutations get past the checksums into the CSVs, the mapping and
    the class table. A graph that reads gets its EDA and a 1-hop subgraph written as a
    bundle and read again. Invariants: no crash or sanitizer report; ids in range; on
-   failure a message with a hint; a bundle we write always reads back. */
+   failure a message with a hint; a bundle we write always reads back.
+   Seeds (tests/fuzz/seeds/fuzz_bundle): the 1,201-byte bundle `noisylab graph-subset DIR
+   --hops 1 --max-nodes 6` writes for a 6-node kgbench folder, after a mode byte 0 or 1. */
 #include "bundle.h"
 #include "eda.h"
 #include "err.h"
