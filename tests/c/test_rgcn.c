@@ -275,10 +275,103 @@ static void test_models(void) {
     check_model("dataset=aifb-kgbench&model=mrgcn&hidden=3&bases=2");
 }
 
+/* ------------------------------------------------------------------------- */
+/* 4: runs on AIFB                                                            */
+
+static const char *data_dir(void) {
+    const char *d = getenv("NOISYLAB_DATA_DIR");
+    return d && *d ? d : "../shared/datasets";
+}
+
+typedef struct {
+    uint8_t *buf[3];
+    size_t len[3];
+} Files;
+
+static const char *const aifb_names[3] = {"aifb_stripped.nt.gz", "trainingSet.tsv", "testSet.tsv"};
+
+static Run *aifb_run(const char *cfg, const Files *f, int nfiles) {
+    Run *r = run_new(cfg);
+    for (int k = 0; r && k < nfiles; k++)
+        if (run_add_shard(r, 0, f->buf[k], f->len[k], aifb_names[k]) < 0) {
+            run_free(r);
+            return NULL;
+        }
+    return r;
+}
+
+static int finish(Run *r) {
+    int st = RUN_TRAINING;
+    while (st != RUN_DONE && st != RUN_DIVERGED && st >= 0) st = run_step(r, 1);
+    return st;
+}
+
+static void test_runs(const Files *f) {
+    /* small on purpose (bases, 8 hidden) so the sanitizer build stays quick */
+    const char *cfg = "dataset=aifb&model=rgcn&bases=10&hidden=8&opt=adam&lr=0.01&wd=0&epochs=10&tsne=20&seed=1";
+    char *first = NULL;
+    for (int t = 0; t < 2; t++) {
+        Run *r = aifb_run(cfg, f, 3);
+        CHECK(r != NULL, "aifb run: %s", nl_error());
+        if (!r) return;
+        CHECK(finish(r) == RUN_DONE, "aifb run ends: %s", nl_error());
+        const char *j = run_result_json(r);
+        CHECK(strstr(j, "\"nodes\":8285") && strstr(j, "\"triples\":29043") && strstr(j, "\"train\":140") &&
+              strstr(j, "\"test\":36") && strstr(j, "id1instance") && strstr(j, "\"final\""), "result JSON of an AIFB run");
+        /* chance is 15/36 (the largest class); 10 epochs of R-GCN are far above it */
+        CHECK(r->hist[9].test_acc > 0.75f, "AIFB learns: test accuracy %g", (double)r->hist[9].test_acc);
+        if (!first) first = dup(j);
+        else CHECK(!strcmp(first, j), "the same config gives the same bits");
+        if (t == 1) {
+            const char *gc = run_gradcheck_json(r);
+            CHECK(gc && strstr(gc, "\"kind\":\"rgcn.comp\"") && strstr(gc, "\"kind\":\"rgcn.weight\""),
+                  "gradcheck of an rgcn run: %s", gc ? gc : nl_error());
+            double worst = 1;
+            const char *p = gc ? strstr(gc, "],\"max_rel_err\":") : NULL;
+            if (p) worst = atof(p + 16);
+            CHECK(worst < 0.5, "gradcheck worst relative error %g", worst);
+        }
+        run_free(r);
+    }
+    free(first);
+    /* bad input: a split naming a node that is not in the graph */
+    Files bad = *f;
+    const char *tsv = "person\tid\tlabel_affiliation\r\nhttp://example.org/nobody\t1.0\thttp://x/g\r\n";
+    bad.buf[1] = (uint8_t *)tsv, bad.len[1] = strlen(tsv);
+    Run *r = aifb_run(cfg, &bad, 3);
+    CHECK(r && run_start(r) < 0 && strstr(nl_error(), "trainingSet.tsv") && strstr(nl_error(), "Hint:"),
+          "unknown node in a split: %s", nl_error());
+    run_free(r);
+    r = aifb_run(cfg, f, 1);
+    CHECK(r && run_start(r) < 0 && strstr(nl_error(), "trainingSet.tsv was not added"), "missing file: %s", nl_error());
+    run_free(r);
+    r = run_new(cfg);
+    CHECK(r && run_add_shard(r, 0, f->buf[1], f->len[1], "labels.csv") < 0 &&
+          strstr(nl_error(), "not one of the files of 'aifb'"), "a file of another name: %s", nl_error());
+    run_free(r);
+    CHECK(run_new("dataset=aifb&model=gcn") == NULL && strstr(nl_error(), "model=rgcn"), "gcn on a KG: %s", nl_error());
+    CHECK(run_new("dataset=cora&model=rgcn") == NULL && strstr(nl_error(), "dataset=aifb"), "rgcn on cora: %s", nl_error());
+    CHECK(run_new("dataset=mnist&model=mrgcn") == NULL && strstr(nl_error(), "image dataset"), "mrgcn on images: %s", nl_error());
+    r = aifb_run("dataset=aifb&model=rgcn&bases=2&epochs=2&patience=5", f, 3);
+    CHECK(r && run_start(r) < 0 && strstr(nl_error(), "no validation split"), "patience without validation: %s", nl_error());
+    run_free(r);
+}
+
 int main(void) {
     rng_init(&rng, 7, 1);
     test_relgraph();
     test_layer();
     test_models();
+    Files f;
+    char path[1024];
+    int ok = 1;
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/aifb/%s", data_dir(), aifb_names[k]);
+        f.buf[k] = kg_slurp(path, &f.len[k]);
+        ok &= f.buf[k] != NULL;
+    }
+    if (!ok) printf("test_rgcn: SKIP runs: %s/aifb not found (set NOISYLAB_DATA_DIR)\n", data_dir());
+    else test_runs(&f);
+    for (int k = 0; k < 3; k++) free(f.buf[k]);
     return check_summary("test_rgcn");
 }
