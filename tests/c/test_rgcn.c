@@ -276,6 +276,95 @@ static void test_models(void) {
 }
 
 /* ------------------------------------------------------------------------- */
+/* 3b: the layer against PyTorch (tests/golden/make_rgcn_golden.py)           */
+
+typedef struct {
+    char name[64];
+    long n;
+    float *data;
+} GT;
+
+/* reads the golden file ("NLGOLDEN", u32 version, u32 count, then per tensor u32
+   name_len, name, u32 ndim, u32 dims, float32 data); returns the count or -1 */
+static int golden_read(const char *path, GT *t, int cap) {
+    size_t len;
+    uint8_t *b = kg_slurp(path, &len);
+    if (!b) return -1;
+    uint32_t u[3];
+    size_t pos = 16;
+    int n = 0;
+    if (len < 16 || memcmp(b, "NLGOLDEN", 8)) n = -1;
+    memcpy(u, b + 8, 8);
+    for (uint32_t i = 0; n >= 0 && i < u[1] && n < cap; i++) {
+        memcpy(u, b + pos, 4), pos += 4;
+        if (u[0] >= sizeof t[n].name || pos + u[0] + 4 > len) { n = -1; break; }
+        memcpy(t[n].name, b + pos, u[0]), t[n].name[u[0]] = 0, pos += u[0];
+        uint32_t nd, d;
+        memcpy(&nd, b + pos, 4), pos += 4;
+        t[n].n = 1;
+        for (uint32_t k = 0; k < nd && pos + 4 <= len; k++) memcpy(&d, b + pos, 4), pos += 4, t[n].n *= d;
+        if (pos + 4 * (size_t)t[n].n > len) { n = -1; break; }
+        t[n].data = malloc(sizeof(float) * (size_t)t[n].n + 1);
+        memcpy(t[n].data, b + pos, 4 * (size_t)t[n].n), pos += 4 * (size_t)t[n].n;
+        n++;
+    }
+    free(b);
+    return n;
+}
+
+static const float *gt(GT *t, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i].name, name)) return t[i].data;
+    return NULL;
+}
+
+static void close_all(const float *a, const float *b, long n, const char *what) {
+    double worst = 0;
+    for (long i = 0; i < n; i++) worst = fmax(worst, fabs(a[i] - b[i]) / (1e-3 + fabs(b[i])));
+    CHECK(b && worst < 1e-4, "%s against PyTorch: max relative error %.3g", what, worst);
+}
+
+static void test_golden(void) {
+    GT t[64];
+    int n = golden_read("tests/golden/rgcn.bin", t, 64);
+    if (n < 0) {
+        printf("test_rgcn: SKIP golden: tests/golden/rgcn.bin not found (run from the repository root)\n");
+        return;
+    }
+    const int N = 10, NREL = 3, IN = 6, OUT = 4;
+    const float *e = gt(t, n, "edges");
+    int src[64], rel[64], dst[64], m = 28;
+    for (int k = 0; k < m; k++) src[k] = (int)e[3 * k], rel[k] = (int)e[3 * k + 1], dst[k] = (int)e[3 * k + 2];
+    RelGraph g;
+    CHECK(relgraph_build(&g, N, NREL, src, rel, dst, m) == 0, "golden graph");
+    const float *r = gt(t, n, "r");
+    for (int f = 1; f >= 0; f--)
+        for (int B = 0; B <= 3; B += 3) {
+            char tag[64], nm[96];
+            snprintf(tag, sizeof tag, "%s_%s", f ? "featureless" : "dense", B ? "bases" : "full");
+            RgcnShape s = {N, f ? N : IN, OUT, g.R, B, f};
+#define G(x) (snprintf(nm, sizeof nm, "%s.%s", tag, x), gt(t, n, nm))
+            const float *w = G("weight"), *comp = B ? G("comp") : NULL, *bias = G("bias"), *x = f ? NULL : G("x");
+            long nw = rgcn_weight_size(&s), nc = rgcn_comp_size(&s);
+            float *out = calloc((size_t)N * OUT, sizeof(float)), *dw = calloc((size_t)nw, sizeof(float));
+            float *dc = calloc((size_t)nc + 1, sizeof(float)), *db = calloc(OUT, sizeof(float));
+            float *dx = calloc((size_t)N * IN, sizeof(float)), *scr = malloc(sizeof(float) * (size_t)rgcn_scratch_size(&s));
+            rgcn_forward(out, scr, &g, x, w, comp, bias, &s);
+            rgcn_backward(f ? NULL : dx, dw, B ? dc : NULL, db, scr, r, &g, x, w, comp, &s);
+            snprintf(nm, sizeof nm, "%s out", tag), close_all(out, G("out"), (long)N * OUT, nm);
+            char what[96];
+            snprintf(what, sizeof what, "%s dweight", tag), close_all(dw, G("dweight"), nw, what);
+            snprintf(what, sizeof what, "%s dbias", tag), close_all(db, G("dbias"), OUT, what);
+            if (B) snprintf(what, sizeof what, "%s dcomp", tag), close_all(dc, G("dcomp"), nc, what);
+            if (!f) snprintf(what, sizeof what, "%s dx", tag), close_all(dx, G("dx"), (long)N * IN, what);
+#undef G
+            free(out), free(dw), free(dc), free(db), free(dx), free(scr);
+        }
+    relgraph_free(&g);
+    for (int i = 0; i < n; i++) free(t[i].data);
+}
+
+/* ------------------------------------------------------------------------- */
 /* 4: runs on AIFB                                                            */
 
 static const char *data_dir(void) {
@@ -362,6 +451,7 @@ int main(void) {
     test_relgraph();
     test_layer();
     test_models();
+    test_golden();
     Files f;
     char path[1024];
     int ok = 1;
