@@ -9,6 +9,7 @@
 //                                              .wasm from beside itself: new URL(file, import.meta.url))
 //   node_modules/chart.js/dist/chart.umd.min.js -> build/site/vendor/ (served locally: works offline)
 //   ../shared/datasets/{cora,citeseer}/ind.* -> build/site/graphs/<name>/ (when present)
+//   ../shared/datasets/<knowledge graph>/*   -> build/site/graphs/<name>/ (the files kgPaths names)
 //   build/datasets/                         -> build/site/datasets (a symlink, not a copy: the
 //                                              shards are large; the page reads manifest.json and
 //                                              fetches <name>/{train,test}.shard lazily)
@@ -18,7 +19,7 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GRAPH_DATASETS, GRAPH_PARTS, graphSourceDir } from '../bin/lib.mjs';
+import { GRAPH_DATASETS, GRAPH_PARTS, KG_DATASETS, graphSourceDir, kgPaths } from '../bin/lib.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,6 +47,12 @@ function siteFiles(root) {
     const dir = join(graphSourceDir(), name);
     const parts = GRAPH_PARTS.map((p) => join(dir, `ind.${name}.${p}`));
     if (parts.every((p) => existsSync(p))) for (const p of parts) files.push([p, `graphs/${name}/${basename(p)}`]);
+  }
+  // knowledge graphs likewise (0.1-3.5 MB each; the Worker knows their file names)
+  for (const name of KG_DATASETS) {
+    let paths;
+    try { paths = kgPaths(name); } catch { continue; }
+    for (const p of paths) files.push([p, `graphs/${name}/${basename(p)}`]);
   }
   return files;
 }
