@@ -96,7 +96,7 @@ static const Key keys[] = {
     {"width", T_INT, F(width), "256", 1, 8192, 0, "mlp: units per hidden layer", 0},
     {"act", T_CHOICE, F(act), "relu", 0, 0, "relu|leaky-relu|sigmoid|tanh|gelu", "mlp: activation", 0},
     {"mult", T_REAL, F(mult), "1", 0.0625, 8, 0, "CNN width multiplier (channels are scaled by it)", 0},
-    {"dropout", T_REAL, F(dropout), "0", 0, 0.95, 0, "dropout rate before each hidden dense layer's output; graph models: on the input of each layer", 0},
+    {"dropout", T_REAL, F(dropout), "0", 0, 0.95, 0, "dropout rate before each hidden dense layer's output; graph models: on the input of each layer (rgcn, mrgcn: of the second)", 0},
     {"hidden", T_INT, F(hidden), "16", 1, 4096, 0, "graph models: hidden units (gat: per head)", 0},
     {"heads", T_INT, F(heads), "8", 1, 64, 0, "gat: attention heads of the hidden layer (concatenated)", 0},
     {"out_heads", T_INT, F(out_heads), "1", 1, 64, 0, "gat: attention heads of the output layer (averaged)", 0},
