@@ -77,9 +77,31 @@ export function graphPaths(dataset) {
   return paths;
 }
 
+// Knowledge graphs (model=rgcn|mrgcn) are read raw too, from the same folders: the R-GCN
+// files of aifb and mutag (N-Triples + TSV splits) or a kgbench folder's integer CSVs.
+export const KG_DATASETS = ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic'];
+
+export function kgPaths(dataset) {
+  const dir = join(graphSourceDir(), dataset);
+  const need = (names, what) => {
+    for (const p of names)
+      if (!existsSync(join(dir, p)))
+        throw new Error(`dataset '${dataset}' is not available: ${join(dir, p)} is missing. Hint: put ${what} into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${dataset}/.`);
+    return names.map((p) => join(dir, p));
+  };
+  if (dataset === 'aifb' || dataset === 'mutag')
+    return need([`${dataset}_stripped.nt.gz`, 'trainingSet.tsv', 'testSet.tsv'],
+      `the R-GCN files ${dataset}_stripped.nt.gz, trainingSet.tsv and testSet.tsv (tkipf/relational-gcn, rgcn/data/${dataset}/; the graph from the R-GCN download)`);
+  const triples = ['triples.int.csv.gz', 'triples.int.csv'].find((p) => existsSync(join(dir, p))) || 'triples.int.csv.gz';
+  const optional = existsSync(join(dir, 'validation.int.csv')) ? ['validation.int.csv'] : [];
+  return need([triples, 'nodes.int.csv', 'relations.int.csv', 'training.int.csv', ...optional, 'testing.int.csv'],
+    'the kgbench files triples.int.csv(.gz), nodes.int.csv, relations.int.csv, training.int.csv, validation.int.csv and testing.int.csv');
+}
+
 export function shardPaths(dataset) {
   if (dataset === 'synth') return null;
   if (GRAPH_DATASETS.includes(dataset)) return graphPaths(dataset);
+  if (KG_DATASETS.includes(dataset)) return kgPaths(dataset);
   const dir = join(datasetsDir(), dataset);
   const paths = [join(dir, 'train.shard'), join(dir, 'test.shard')];
   for (const p of paths)
@@ -94,7 +116,7 @@ export async function trainWasm(nl, config, report) {
     const { dataset } = nl.configJSON(config);
     const paths = shardPaths(dataset);
     // graphs: every file goes to split 0 under its own name (the core tells them apart by name)
-    const graph = GRAPH_DATASETS.includes(dataset);
+    const graph = GRAPH_DATASETS.includes(dataset) || KG_DATASETS.includes(dataset);
     if (paths) paths.forEach((p, split) => run.addShard(graph ? 0 : split, readFileSync(p), graph ? basename(p) : `${dataset}/${split ? 'test' : 'train'}.shard`));
     const t0 = performance.now();
     run.start();

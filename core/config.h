@@ -46,6 +46,7 @@ typedef struct {
     char act[CONFIG_NAME_LEN];
     double mult, dropout;
     int hidden, heads, out_heads; /* graph models (gnn.h) */
+    int bases;                    /* rgcn, mrgcn: basis matrices per layer, 0 = full weights (rgcn.h) */
     double attn_dropout;
     char init[CONFIG_NAME_LEN];
     double bn_momentum;
@@ -73,6 +74,8 @@ typedef struct {
     long long seed;
 } Config;
 
+/* 1 for the knowledge-graph datasets (aifb, mutag, aifb-kgbench, mmlkg-synthetic) */
+int config_is_kg(const char *dataset);
 /* Fills every field with its default. */
 void config_defaults(Config *c);
 /* Parses s on top of the defaults. Returns 0, or -1 with the message in the

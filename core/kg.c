@@ -1067,17 +1067,24 @@ static int load_one(Loaded *l, const char *dir, const char *name, int required, 
     return 0;
 }
 
-int kg_load_rgcn(KG *g, const char *dir, const char *name) {
+int kg_rgcn_info(const char *name, const char *const **drop, int *n_drop, const char **ent_col,
+                 const char **label_col) {
     static const char *aifb_drop[] = {"http://swrc.ontoware.org/ontology#affiliation",
                                       "http://swrc.ontoware.org/ontology#employs"};
     static const char *mutag_drop[] = {"http://dl-learner.org/carcinogenesis#isMutagenic"};
+    if (!strcmp(name, "aifb")) *drop = aifb_drop, *n_drop = 2, *ent_col = "person", *label_col = "label_affiliation";
+    else if (!strcmp(name, "mutag")) *drop = mutag_drop, *n_drop = 1, *ent_col = "bond", *label_col = "label_mutagenic";
+    else return -1;
+    return 0;
+}
+
+int kg_load_rgcn(KG *g, const char *dir, const char *name) {
     const char *const *drop;
     int nd;
     const char *ec, *lc;
     memset(g, 0, sizeof *g);
-    if (!strcmp(name, "aifb")) drop = aifb_drop, nd = 2, ec = "person", lc = "label_affiliation";
-    else if (!strcmp(name, "mutag")) drop = mutag_drop, nd = 1, ec = "bond", lc = "label_mutagenic";
-    else return nl_fail("kg: unknown R-GCN dataset '%s'. Hint: use aifb or mutag.", name);
+    if (kg_rgcn_info(name, &drop, &nd, &ec, &lc) < 0)
+        return nl_fail("kg: unknown R-GCN dataset '%s'. Hint: use aifb or mutag.", name);
     char p0[1024], p1[1024], p2[1024], f0[256];
     Loaded a = {0}, b = {0}, c = {0};
     snprintf(f0, sizeof f0, "%s_stripped.nt.gz", name);

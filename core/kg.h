@@ -91,6 +91,10 @@ int kg_edges(const KG *g, int **src, int **rel, int **dst);
    kg_load_kgbench: triples.int.csv.gz or triples.int.csv, nodes, relations, training,
    validation, testing .int.csv. */
 int kg_load_rgcn(KG *g, const char *dir, const char *name);
+/* what kg_load_rgcn knows of "aifb" and "mutag": the label predicates to drop and the
+   TSV columns of entity and class. Returns 0, or -1 (no message) for another name. */
+int kg_rgcn_info(const char *name, const char *const **drop, int *n_drop, const char **ent_col,
+                 const char **label_col);
 int kg_load_kgbench(KG *g, const char *dir);
 /* reads a whole file (malloc'd; NULL if it can't be opened or is larger than KG_MAX_BYTES) */
 uint8_t *kg_slurp(const char *path, size_t *len);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "featurise.h"
 #include "metrics.h"
 #include "noise.h"
 
@@ -19,6 +20,7 @@ static int graph_step(Run *r);
 static void graph_evaluate(Run *r, int split, float *loss, float *acc);
 static void graph_fit_centroids(Run *r);
 static const char *graph_gradcheck_json(Run *r);
+static const float *gforward(Run *r, int train, Rng *rng);
 
 Run *run_new(const char *config) {
     Run *r = calloc(1, sizeof *r);
@@ -30,7 +32,8 @@ Run *run_new(const char *config) {
         free(r);
         return NULL;
     }
-    r->graph = !strcmp(r->cfg.dataset, "cora") || !strcmp(r->cfg.dataset, "citeseer");
+    r->graph = !strcmp(r->cfg.dataset, "cora") || !strcmp(r->cfg.dataset, "citeseer") ||
+               config_is_kg(r->cfg.dataset);
     return r;
 }
 
@@ -464,7 +467,7 @@ static int finish_run(Run *r) {
     Model *m = &r->model;
     int ne = r->cfg.tsne < n ? r->cfg.tsne : n;
     /* the embedding: the penultimate tensor; for graphs the hidden layer */
-    long D = r->graph ? r->gnn->H1 : m->tensors[m->embed].size;
+    long D = r->net ? r->net->H1 : r->graph ? r->gnn->H1 : m->tensors[m->embed].size;
     float *P = malloc(sizeof(float) * (size_t)n * K), *emb = malloc(sizeof(float) * (size_t)(ne * D + 1));
     float *xy = malloc(sizeof(float) * (size_t)(2 * ne + 1));
     int *pred = malloc(sizeof(int) * (size_t)n), *truth = malloc(sizeof(int) * (size_t)n);
@@ -478,13 +481,14 @@ static int finish_run(Run *r) {
     if (r->graph) {
         /* one eval-mode forward: all test nodes at once; the test subset is in
            ascending id order, so t-SNE takes the first `tsne` test ids */
-        const float *logits = gnn_forward(r->gnn, m, r->pg->x, 0, NULL);
+        const float *logits = gforward(r, 0, NULL);
+        const float *hidden = r->net ? r->net->a1 : r->gnn->a1;
         for (int i = 0; i < n; i++) {
             int j = r->test_idx[i];
             truth[i] = r->train_set.labels[j];
             softmax_row(logits + (long)j * K, P + (long)i * K, K);
             pred[i] = predict(r, logits + (long)j * K);
-            if (i < ne) memcpy(emb + i * D, r->gnn->a1 + (long)j * D, sizeof(float) * (size_t)D);
+            if (i < ne) memcpy(emb + i * D, hidden + (long)j * D, sizeof(float) * (size_t)D);
         }
     }
     for (int s = 0; !r->graph && s < n; s += EB) {
@@ -556,7 +560,7 @@ static int finish_run(Run *r) {
     }
     jprintf(r, &len, "],\"relabelled\":[");
     if (nr && r->graph) {
-        const float *logits = gnn_forward(r->gnn, m, r->pg->x, 0, NULL);
+        const float *logits = gforward(r, 0, NULL);
         for (int i = 0; i < nr; i++) {
             float *p = r->probs;
             softmax_row(logits + (long)idx[i] * K, p, K);
@@ -668,7 +672,8 @@ const char *run_result_json(Run *r) {
     json_escape(r->message, msg, sizeof msg);
     config_to_json(&r->cfg, cfg, sizeof cfg);
     config_to_string(&r->cfg, canon, sizeof canon);
-    if (r->graph && r->started) gnn_summary(r->gnn, &r->model, summary, sizeof summary);
+    if (r->net && r->started) kgnet_summary(r->net, &r->model, summary, sizeof summary);
+    else if (r->graph && r->started) gnn_summary(r->gnn, &r->model, summary, sizeof summary);
     else if (r->graph) snprintf(summary, sizeof summary, "%s (not built yet)", r->cfg.model);
     else model_summary(&r->model, summary, sizeof summary);
     size_t n = 0;
@@ -689,7 +694,10 @@ const char *run_result_json(Run *r) {
     jprintf(r, &n, "],\"std\":[");
     for (int c = 0; !r->graph && c < r->train_set.c; c++) jprintf(r, &n, "%s%.6f", c ? "," : "", (double)r->norm.std[c]);
     jprintf(r, &n, "]");
-    if (r->graph && r->started)
+    if (r->net && r->started)
+        jprintf(r, &n, ",\"nodes\":%d,\"edges\":%ld,\"relations\":%d,\"triples\":%d", r->kg->n_nodes,
+                r->net->g.m - r->kg->n_nodes, r->kg->n_rel, r->kg->n_tri);
+    else if (r->graph && r->started)
         jprintf(r, &n, ",\"nodes\":%d,\"edges\":%ld,\"features\":%d", r->pg->n, r->gnn->adj.nnz, r->pg->F);
     jprintf(r, &n, "},\"epochs\":[");
     for (int i = 0; i < r->epoch; i++) {
@@ -704,9 +712,11 @@ const char *run_result_json(Run *r) {
         char lp[4096];
         if (loss_params_json(&r->loss, lp, sizeof lp) == 0) jprintf(r, &n, ",\"loss_params\":%s", lp);
         const char *const *names = dataset_class_names(r->cfg.dataset, K);
+        if (r->kg) names = (const char *const *)r->kg->class_names;
         jprintf(r, &n, ",\"class_names\":[");
         for (int k = 0; k < K; k++) {
-            if (names) jprintf(r, &n, "%s\"%s\"", k ? "," : "", names[k]);
+            char esc[600];
+            if (names) json_escape(names[k], esc, sizeof esc), jprintf(r, &n, "%s\"%s\"", k ? "," : "", esc);
             else jprintf(r, &n, "%s\"%d\"", k ? "," : "", k);
         }
         jprintf(r, &n, "],\"noise\":{\"type\":\"%s\",\"rate\":%.9g,\"realised_rate\":%.9g,\"matrix\":",
@@ -966,17 +976,74 @@ void run_free(Run *r) {
     for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]);
     if (r->pg) planetoid_free(r->pg);
     if (r->gnn) gnn_free(r->gnn);
-    free(r->pg), free(r->gnn), free(r->glogits), free(r->gdlogits);
+    if (r->net) kgnet_free(r->net);
+    if (r->kg) kg_free(r->kg);
+    free(r->pg), free(r->gnn), free(r->net), free(r->kg), free(r->glogits), free(r->gdlogits);
     free(r);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Graph runs (train.h): Planetoid files in, one full-batch epoch per step    */
 
+/* The model behind a graph run: a Gnn (Planetoid) or a KgNet (knowledge graphs). */
+static const float *gforward(Run *r, int train, Rng *rng) {
+    if (r->net) return kgnet_forward(r->net, &r->model, train, rng);
+    return gnn_forward(r->gnn, &r->model, r->pg->x, train, rng);
+}
+
+static void gbackward(Run *r) {
+    if (r->net) kgnet_backward(r->net, &r->model);
+    else gnn_backward(r->gnn, &r->model);
+}
+
+static float *gdlogits(Run *r) { return r->net ? r->net->dlogits : r->gnn->dlogits; }
+
+/* The files of a knowledge graph, by the end of their names: R-GCN N-Triples
+   (aifb, mutag) or kgbench CSVs. They sit in gfile[] until run_start. */
+static const char *const kg_rgcn_parts[] = {".nt.gz", "trainingSet.tsv", "testSet.tsv", ".nt"};
+static const char *const kg_bench_parts[] = {"triples.int.csv", "nodes.int.csv", "relations.int.csv",
+                                             "training.int.csv", "validation.int.csv", "testing.int.csv",
+                                             "triples.int.csv.gz"};
+enum { KB_TRIPLES, KB_NODES, KB_RELATIONS, KB_TRAIN, KB_VALID, KB_TEST };
+
+static int ends_with(const char *s, const char *end) {
+    size_t n = strlen(s), k = strlen(end);
+    return n >= k && !strcmp(s + n - k, end);
+}
+
+static int is_rgcn_kg(const char *dataset) { return !strcmp(dataset, "aifb") || !strcmp(dataset, "mutag"); }
+
+static int kg_add_file(Run *r, const uint8_t *buf, size_t len, const char *name) {
+    const char *ds = r->cfg.dataset;
+    int part = -1;
+    if (is_rgcn_kg(ds)) {
+        for (int k = 0; k < 4; k++)
+            if (ends_with(name, kg_rgcn_parts[k])) part = k == 3 ? 0 : k;
+    } else {
+        for (int k = 0; k < 7; k++)
+            if (ends_with(name, kg_bench_parts[k])) part = k == 6 ? KB_TRIPLES : k;
+    }
+    if (part < 0) {
+        if (is_rgcn_kg(ds))
+            return nl_fail("%s is not one of the files of '%s'. Hint: pass %s_stripped.nt.gz, trainingSet.tsv "
+                           "and testSet.tsv under their own names.", name, ds, ds);
+        return nl_fail("%s is not one of the kgbench files of '%s'. Hint: pass triples.int.csv(.gz), "
+                       "nodes.int.csv, relations.int.csv, training.int.csv, validation.int.csv and "
+                       "testing.int.csv under their own names.", name, ds);
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return nl_fail("%s: out of memory for %zu bytes. Hint: free some memory.", name, len);
+    if (len) memcpy(copy, buf, len);
+    free(r->gfile[part]);
+    r->gfile[part] = copy, r->glen[part] = len;
+    return 0;
+}
+
 static int graph_add_file(Run *r, int split, const uint8_t *buf, size_t len, const char *name) {
     if (split != 0)
         return nl_fail("%s: graph files all go to split 0 (a graph has no separate test file). "
                        "Hint: this is a bug in the caller.", name);
+    if (config_is_kg(r->cfg.dataset)) return kg_add_file(r, buf, len, name);
     /* the part is what follows "ind.<dataset>." at the end of the name */
     char prefix[64];
     snprintf(prefix, sizeof prefix, "ind.%s.", r->cfg.dataset);
@@ -1003,47 +1070,129 @@ static int *copy_ids(const int *src, int n) {
     return p;
 }
 
+/* node ids of one split, ascending */
+static int *split_ids(const KG *g, int split, int *count) {
+    int *ids = malloc(sizeof(int) * (size_t)(g->n_split[split] + 1)), n = 0;
+    for (int i = 0; ids && i < g->n_nodes; i++)
+        if (g->split[i] == split && g->label[i] >= 0) ids[n++] = i;
+    *count = n;
+    return ids;
+}
+
+/* reads the KG from its files and builds the rgcn/mrgcn model; sets N, K and the splits */
+static int kg_start(Run *r, int *N, int *K) {
+    Config *c = &r->cfg;
+    const char *ds = c->dataset;
+    int rgcn_files = is_rgcn_kg(ds);
+    static const char *const rgcn_names[] = {"<dataset>_stripped.nt.gz", "trainingSet.tsv", "testSet.tsv"};
+    for (int k = 0; k < (rgcn_files ? 3 : 6); k++) {
+        if (r->gfile[k] || (!rgcn_files && k == KB_VALID)) continue;
+        char want[64];
+        if (rgcn_files && k == 0) snprintf(want, sizeof want, "%s_stripped.nt.gz", ds);
+        else snprintf(want, sizeof want, "%s", rgcn_files ? rgcn_names[k] : kg_bench_parts[k]);
+        return nl_fail("dataset '%s': %s was not added (a knowledge-graph run needs all the dataset's files). "
+                       "Hint: put them in ../shared/datasets/%s/ or set NOISYLAB_DATA_DIR to the folder that "
+                       "holds %s/.", ds, want, ds, ds);
+    }
+    r->kg = calloc(1, sizeof *r->kg);
+    r->net = calloc(1, sizeof *r->net);
+    if (!r->kg || !r->net) return nl_fail("out of memory. Hint: free some memory.");
+    KgFile f[6];
+    for (int k = 0; k < 6; k++) f[k] = (KgFile){r->gfile[k], r->glen[k], NULL};
+    int rc;
+    if (rgcn_files) {
+        const char *const *drop;
+        const char *ec, *lc;
+        int nd;
+        char nt[64];
+        snprintf(nt, sizeof nt, "%s_stripped.nt.gz", ds);
+        kg_rgcn_info(ds, &drop, &nd, &ec, &lc);
+        f[0].what = nt, f[1].what = "trainingSet.tsv", f[2].what = "testSet.tsv";
+        KgFile none = {NULL, 0, "validation"};
+        rc = kg_read_ntriples(r->kg, f[0], drop, nd, f[1], none, f[2], ec, lc);
+    } else {
+        for (int k = 0; k < 6; k++) f[k].what = kg_bench_parts[k];
+        rc = kg_read_kgbench(r->kg, f[KB_TRIPLES], f[KB_NODES], f[KB_RELATIONS], f[KB_TRAIN], f[KB_VALID], f[KB_TEST]);
+    }
+    for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]), r->gfile[k] = NULL;
+    if (rc < 0) return -1;
+    KG *g = r->kg;
+    *N = g->n_nodes, *K = g->n_classes;
+    if (*K > LOSS_MAX_CLASSES) return nl_fail("dataset '%s' has %d classes; at most %d are supported. Hint: "
+                                              "use a dataset with fewer classes.", ds, *K, LOSS_MAX_CLASSES);
+    r->train_idx = split_ids(g, KG_TRAIN, &r->ntrain);
+    r->val_idx = split_ids(g, KG_VALID, &r->nval);
+    r->test_idx = split_ids(g, KG_TEST, &r->ntest);
+    r->train_set.labels = copy_ids(g->label, *N);
+    if (!r->train_idx || !r->val_idx || !r->test_idx || !r->train_set.labels)
+        return nl_fail("out of memory. Hint: free some memory.");
+    if (r->ntrain < 1) return nl_fail("dataset '%s' has no labelled training node. Hint: check its training file.", ds);
+    if (c->patience > 0 && r->nval == 0)
+        return nl_fail("config key 'patience': early stopping watches the validation accuracy, but dataset '%s' "
+                       "has no validation split (the R-GCN protocol reports the last epoch). Hint: set patience=0.", ds);
+    KgFeatures ft, *fp = NULL;
+    memset(&ft, 0, sizeof ft);
+    if (!strcmp(c->model, "mrgcn")) {
+        if (kg_featurise(g, 64, &ft) < 0) return -1;
+        fp = &ft;
+    }
+    rc = kgnet_build(r->net, &r->model, c, g, fp, *K);
+    if (fp) kg_features_free(fp);
+    return rc;
+}
+
 static int graph_start(Run *r) {
     Config *c = &r->cfg;
-    for (int k = 0; k < PL_FILES; k++)
-        if (!r->gfile[k])
-            return nl_fail("dataset '%s': ind.%s.%s was not added (a graph run needs all eight "
-                           "Planetoid files). Hint: put them in ../shared/datasets/%s/ or set "
-                           "NOISYLAB_DATA_DIR to the folder that holds %s/.", c->dataset, c->dataset,
-                           planetoid_parts[k], c->dataset, c->dataset);
-    r->pg = calloc(1, sizeof *r->pg);
-    r->gnn = calloc(1, sizeof *r->gnn);
-    if (!r->pg || !r->gnn) return nl_fail("out of memory. Hint: free some memory.");
-    const uint8_t *files[PL_FILES];
-    for (int k = 0; k < PL_FILES; k++) files[k] = r->gfile[k];
-    if (planetoid_load(r->pg, c->dataset, files, r->glen) < 0) return -1;
-    for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]), r->gfile[k] = NULL;
-    Planetoid *g = r->pg;
-    int N = g->n, K = g->K;
-    /* the nodes as a "dataset" of N items without pixels: labels, classes, feature count */
+    int N, K, kg = config_is_kg(c->dataset);
+    Planetoid *g = NULL;
+    if (kg) {
+        if (kg_start(r, &N, &K) < 0) return -1;
+    } else {
+        for (int k = 0; k < PL_FILES; k++)
+            if (!r->gfile[k])
+                return nl_fail("dataset '%s': ind.%s.%s was not added (a graph run needs all eight "
+                               "Planetoid files). Hint: put them in ../shared/datasets/%s/ or set "
+                               "NOISYLAB_DATA_DIR to the folder that holds %s/.", c->dataset, c->dataset,
+                               planetoid_parts[k], c->dataset, c->dataset);
+        r->pg = calloc(1, sizeof *r->pg);
+        r->gnn = calloc(1, sizeof *r->gnn);
+        if (!r->pg || !r->gnn) return nl_fail("out of memory. Hint: free some memory.");
+        const uint8_t *files[PL_FILES];
+        for (int k = 0; k < PL_FILES; k++) files[k] = r->gfile[k];
+        if (planetoid_load(r->pg, c->dataset, files, r->glen) < 0) return -1;
+        for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]), r->gfile[k] = NULL;
+        g = r->pg;
+        N = g->n, K = g->K;
+        r->train_set.labels = copy_ids(g->label, N);
+        r->train_idx = copy_ids(g->train, g->ntrain), r->ntrain = g->ntrain;
+        r->val_idx = copy_ids(g->val, g->nval), r->nval = g->nval;
+        r->test_idx = copy_ids(g->test, g->ntest), r->ntest = g->ntest;
+        if (!r->train_set.labels || !r->train_idx || !r->val_idx || !r->test_idx)
+            return nl_fail("out of memory. Hint: free some memory.");
+        if (K > LOSS_MAX_CLASSES) return nl_fail("dataset '%s' has %d classes. Hint: this is a bug.", c->dataset, K);
+    }
+    /* the nodes as a "dataset" of N items without pixels: labels, classes, feature count
+       (a KG: 1, its nodes are featureless or carry their own literal features) */
     Dataset *tr = &r->train_set;
-    memset(tr, 0, sizeof *tr);
-    tr->n = N, tr->c = g->F, tr->h = tr->w = 1, tr->classes = K;
+    tr->n = N, tr->c = g ? g->F : 1, tr->h = tr->w = 1, tr->classes = K;
     snprintf(tr->name, sizeof tr->name, "%s", c->dataset);
-    tr->labels = copy_ids(g->label, N);
-    r->train_idx = copy_ids(g->train, g->ntrain), r->ntrain = g->ntrain;
-    r->val_idx = copy_ids(g->val, g->nval), r->nval = g->nval;
-    r->test_idx = copy_ids(g->test, g->ntest), r->ntest = g->ntest;
-    if (!tr->labels || !r->train_idx || !r->val_idx || !r->test_idx)
-        return nl_fail("out of memory. Hint: free some memory.");
     r->have_train = r->have_test = 1;
-    if (K > LOSS_MAX_CLASSES) return nl_fail("dataset '%s' has %d classes. Hint: this is a bug.", c->dataset, K);
     /* the same order as images: imbalance, then noise (unlabelled nodes are in no subset) */
     if (apply_imbalance(r) < 0 || apply_noise(r) < 0) return -1;
-    if (gnn_build(r->gnn, &r->model, c, N, g->src, g->dst, g->m, g->F, K) < 0) return -1;
-    /* the bag-of-words features are ~1% non-zero: layer 1 reads them sparse */
-    if (gnn_set_sparse_input(r->gnn, g->x) < 0) return -1;
-    free(g->x), g->x = NULL; /* N x F floats (49 MB for Citeseer) that nothing reads any more */
     Rng init;
     rng_init(&init, (uint64_t)c->seed, STREAM_INIT);
-    gnn_init(r->gnn, &r->model, &init);
+    if (kg) {
+        kgnet_init(r->net, &r->model, &init);
+    } else {
+        if (gnn_build(r->gnn, &r->model, c, N, g->src, g->dst, g->m, g->F, K) < 0) return -1;
+        /* the bag-of-words features are ~1% non-zero: layer 1 reads them sparse */
+        if (gnn_set_sparse_input(r->gnn, g->x) < 0) return -1;
+        free(g->x), g->x = NULL; /* N x F floats (49 MB for Citeseer) that nothing reads any more */
+        gnn_init(r->gnn, &r->model, &init);
+    }
     optim_from_config(&r->opt, c);
-    if (r->gnn->kind != GNN_GAT) r->wd_first = r->opt.wd, r->opt.wd = 0;
+    /* first-layer-only decay: gcn, sage (tkipf/gcn) and rgcn, mrgcn (tkipf/relational-gcn) */
+    if (kg || r->gnn->kind != GNN_GAT) r->wd_first = r->opt.wd, r->opt.wd = 0;
     if (loss_set_class_counts(&r->loss, r->given_counts, K) < 0) return -1;
     rng_init(&r->loss_rng, (uint64_t)c->seed, STREAM_LOSS);
     r->loss.rng = &r->loss_rng;
@@ -1096,14 +1245,14 @@ static void subset_metrics(Run *r, const float *logits, const int *idx, int n, f
 }
 
 static void graph_evaluate(Run *r, int split, float *loss, float *acc) {
-    const float *logits = gnn_forward(r->gnn, &r->model, r->pg->x, 0, NULL);
+    const float *logits = gforward(r, 0, NULL);
     if (split == 2) subset_metrics(r, logits, r->val_idx, r->nval, loss, acc);
     else subset_metrics(r, logits, r->test_idx, r->ntest, loss, acc);
 }
 
 static void graph_fit_centroids(Run *r) {
     int K = r->train_set.classes;
-    const float *z = gnn_forward(r->gnn, &r->model, r->pg->x, 0, NULL);
+    const float *z = gforward(r, 0, NULL);
     double *sum = calloc((size_t)K * K, sizeof(double));
     long *count = calloc((size_t)K, sizeof(long));
     if (sum && count) {
@@ -1121,21 +1270,22 @@ static void graph_fit_centroids(Run *r) {
 static int graph_step(Run *r) {
     Config *c = &r->cfg;
     Model *m = &r->model;
-    Gnn *g = r->gnn;
-    int K = r->train_set.classes, n = r->ntrain;
+    int K = r->train_set.classes, n = r->ntrain, N = r->train_set.n;
     float lr = lr_at_epoch(c, r->epoch);
     memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
-    const float *logits = gnn_forward(g, m, r->pg->x, 1, &r->dropout_rng);
+    const float *logits = gforward(r, 1, &r->dropout_rng);
     /* the loss sees the training nodes only: their rows of the logits, their given labels */
     gather(r, logits, r->train_idx, n);
     memset(r->gdlogits, 0, sizeof(float) * (size_t)n * K);
     float loss = loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, r->gdlogits, 1.0f);
     if (!isfinite(loss)) return diverged(r, "the loss", loss, lr);
-    memset(g->dlogits, 0, sizeof(float) * (size_t)g->N * K);
+    float *dl = gdlogits(r);
+    memset(dl, 0, sizeof(float) * (size_t)N * K);
     for (int i = 0; i < n; i++)
-        memcpy(g->dlogits + (long)r->train_idx[i] * K, r->gdlogits + (long)i * K, sizeof(float) * (size_t)K);
-    gnn_backward(g, m);
-    for (long k = 0; k < g->first_end; k++) m->grads[k] += r->wd_first * m->params[k];
+        memcpy(dl + (long)r->train_idx[i] * K, r->gdlogits + (long)i * K, sizeof(float) * (size_t)K);
+    gbackward(r);
+    long first_end = r->net ? r->net->first_end : r->gnn->first_end;
+    for (long k = 0; k < first_end; k++) m->grads[k] += r->wd_first * m->params[k];
     float gnorm = clip_grad_norm(m, (float)c->clip);
     if (!isfinite(gnorm)) return diverged(r, "the gradient norm", gnorm, lr);
     optim_step(&r->opt, m, lr);
@@ -1148,7 +1298,7 @@ static int graph_step(Run *r) {
     e->grad_norm = gnorm;
     fit_centroids(r);
     /* one eval-mode forward serves validation and test */
-    const float *ev = gnn_forward(g, m, r->pg->x, 0, NULL);
+    const float *ev = gforward(r, 0, NULL);
     if (r->nval) subset_metrics(r, ev, r->val_idx, r->nval, &e->val_loss, &e->val_acc);
     subset_metrics(r, ev, r->test_idx, r->ntest, &e->test_loss, &e->test_acc);
     r->epoch++;
@@ -1172,33 +1322,46 @@ static int graph_step(Run *r) {
    run_gradcheck_json. Weight decay is not part of the checked loss. */
 static float graph_check_loss(Run *r, const Rng *mask, int backward) {
     Rng d = *mask;
-    Gnn *g = r->gnn;
     int K = r->train_set.classes, n = r->ntrain;
-    const float *logits = gnn_forward(g, &r->model, r->pg->x, 1, &d);
+    const float *logits = gforward(r, 1, &d);
     gather(r, logits, r->train_idx, n);
     if (!backward) return loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, NULL, 0);
     memset(r->gdlogits, 0, sizeof(float) * (size_t)n * K);
     float loss = loss_compute(&r->loss, r->glogits, r->y, n, K, r->probs, r->losses, r->gdlogits, 1.0f);
-    memset(g->dlogits, 0, sizeof(float) * (size_t)g->N * K);
+    float *dl = gdlogits(r);
+    memset(dl, 0, sizeof(float) * (size_t)r->train_set.n * K);
     for (int i = 0; i < n; i++)
-        memcpy(g->dlogits + (long)r->train_idx[i] * K, r->gdlogits + (long)i * K, sizeof(float) * (size_t)K);
+        memcpy(dl + (long)r->train_idx[i] * K, r->gdlogits + (long)i * K, sizeof(float) * (size_t)K);
     memset(r->model.grads, 0, sizeof(float) * (size_t)r->model.nparams);
-    gnn_backward(g, &r->model);
+    gbackward(r);
     return loss;
 }
 
 static const char *graph_gradcheck_json(Run *r) {
-    Gnn *g = r->gnn;
     Model *m = &r->model;
     const float eps = 1e-3f;
     /* the parameter tensors in arena order: name, layer, offset; the end of each is the next offset */
-    struct { const char *name; int layer; long off; } t[12];
+    struct { const char *name; int layer; long off; } t[2 * FT_N + 8];
     int nt = 0;
-    long offs[] = {g->w1, g->w1n, g->as1, g->ad1, g->b1, g->w2, g->w2n, g->as2, g->ad2, g->b2};
-    const char *names[] = {"weight", "weight_neigh", "att_src", "att_dst", "bias",
-                           "weight", "weight_neigh", "att_src", "att_dst", "bias"};
-    for (int k = 0; k < 10; k++)
-        if (offs[k] >= 0) t[nt].name = names[k], t[nt].layer = k < 5 ? 1 : 2, t[nt].off = offs[k], nt++;
+    if (r->net) {
+        const KgNet *k = r->net;
+        long offs[] = {k->emb, k->w1, k->c1, k->b1, k->w2, k->c2, k->b2};
+        const char *names[] = {"embedding", "weight", "comp", "bias", "weight", "comp", "bias"};
+        for (int i = 0; i < 7; i++)
+            if (offs[i] >= 0) t[nt].name = names[i], t[nt].layer = i < 4 ? 1 : 2, t[nt].off = offs[i], nt++;
+        for (int f = 1; f < FT_N; f++)
+            if (k->proj[f] >= 0) {
+                t[nt].name = "proj", t[nt].layer = 0, t[nt++].off = k->proj[f];
+                t[nt].name = "proj_bias", t[nt].layer = 0, t[nt++].off = k->pbias[f];
+            }
+    } else {
+        Gnn *g = r->gnn;
+        long offs[] = {g->w1, g->w1n, g->as1, g->ad1, g->b1, g->w2, g->w2n, g->as2, g->ad2, g->b2};
+        const char *names[] = {"weight", "weight_neigh", "att_src", "att_dst", "bias",
+                               "weight", "weight_neigh", "att_src", "att_dst", "bias"};
+        for (int k = 0; k < 10; k++)
+            if (offs[k] >= 0) t[nt].name = names[k], t[nt].layer = k < 5 ? 1 : 2, t[nt].off = offs[k], nt++;
+    }
     float *grads = malloc(sizeof(float) * (size_t)m->nparams);
     if (!grads) {
         nl_fail("out of memory for the gradient check. Hint: use a smaller model.");

@@ -13,7 +13,8 @@
    Metrics are computed in a fixed order, so the same config and the same
    build give bit-identical metrics.
 
-   Graph runs (dataset=cora|citeseer with model=gcn|sage|gat) go through the
+   Graph runs (dataset=cora|citeseer with model=gcn|sage|gat, and the knowledge
+   graphs dataset=aifb|mutag|aifb-kgbench|mmlkg-synthetic with model=rgcn|mrgcn) go through the
    same Run and the same calls, so the CLI, the native driver and the page
    drive them unchanged; a branch at the top of each public function sends
    them to the graph half of train.c, which reuses everything that is not
@@ -28,6 +29,12 @@
        "...ind.<dataset>.<part>" (the split argument must be 0), and
        run_start reads them with planetoid.h: no preparation step, and the
        page can hand over the same files. Graphs are small (under 1.5 MB).
+     - Knowledge graphs come the same way, as their raw files under their own names
+       (kg.h): aifb/mutag "<name>_stripped.nt.gz", "trainingSet.tsv", "testSet.tsv"
+       (no validation split: keep patience=0 and report the last epoch); the kgbench
+       folders "triples.int.csv(.gz)", "nodes.int.csv", "relations.int.csv",
+       "training.int.csv", "validation.int.csv" (optional), "testing.int.csv".
+       mrgcn featurises the literals once at run_start (featurise.h).
      - One step is one full-batch epoch: a training-mode forward over the
        whole graph, the loss over the labelled training nodes only (nodes
        outside train_idx contribute nothing), backward, one optimizer step;
@@ -35,7 +42,8 @@
        steps_per_epoch = 1; batch, eval_batch and aug are ignored.
      - Weight decay: gcn and sage decay only the first layer's weights, as
        tkipf/gcn (its L2 loss on the first layer's variables); gat decays
-       every parameter, as the GAT code (L2 on all trainable variables).
+       every parameter, as the GAT code (L2 on all trainable variables); rgcn and
+       mrgcn the first layer's (rgcn.h), as tkipf/relational-gcn.
        Either way it is added to the gradient (PyTorch semantics).
      - The gradient check (run_gradcheck_json) checks the loss of all
        training nodes, one entry per parameter tensor ("gcn.weight",
@@ -49,6 +57,7 @@
 #include "loss.h"
 #include "model.h"
 #include "planetoid.h"
+#include "rgcn.h"
 
 enum { RUN_TRAINING = 0, RUN_EPOCH_END = 1, RUN_DONE = 2, RUN_DIVERGED = 3 };
 
@@ -100,6 +109,8 @@ typedef struct {
     size_t glen[PL_FILES];
     Planetoid *pg;
     Gnn *gnn;
+    KG *kg;        /* knowledge-graph runs: the graph (its files sit in gfile until run_start) */
+    KgNet *net;    /* and the rgcn/mrgcn model (then pg and gnn are NULL) */
     float wd_first;           /* weight decay of the first layer only (gcn, sage) */
     float *glogits, *gdlogits; /* the logits of a node subset and their gradient */
 } Run;

@@ -4,7 +4,9 @@
 
    usage: nlrun "<config>" [train.shard test.shard]
           nlrun "<config>" ind.cora.x ind.cora.y ... (graph datasets: the eight
-          Planetoid files, in any order; the core tells them apart by name) */
+          Planetoid files, in any order; the core tells them apart by name)
+          nlrun "<config>" aifb_stripped.nt.gz trainingSet.tsv testSet.tsv (knowledge
+          graphs: their raw files, likewise by name; a kgbench folder's 5 or 6 CSVs) */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>

@@ -202,6 +202,33 @@ async function addGraphFiles(run, name) {
   }
 }
 
+// Knowledge graphs (model=rgcn|mrgcn) come the same way, as their raw files under
+// graphs/<name>/ (the R-GCN N-Triples + TSVs, or a kgbench folder's CSVs; see bin/lib.mjs kgPaths).
+const KGS = ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic'];
+async function addKgFiles(run, name) {
+  // each entry: alternative names (the first found is used); null marks an optional file
+  const rgcn = name === 'aifb' || name === 'mutag';
+  const want = rgcn ? [[`${name}_stripped.nt.gz`], ['trainingSet.tsv'], ['testSet.tsv']]
+    : [['triples.int.csv.gz', 'triples.int.csv'], ['nodes.int.csv'], ['relations.int.csv'], ['training.int.csv'],
+      ['validation.int.csv', null], ['testing.int.csv']];
+  for (const names of want) {
+    let done = false, last = '';
+    for (const file of names) {
+      if (file === null) { done = true; break; }
+      const url = new URL(`graphs/${name}/${file}`, self.location.href);
+      let res;
+      try { res = await fetch(url); } catch (e) { res = { ok: false, status: e.message }; }
+      if (!res.ok) { last = `${url.pathname}: HTTP ${res.status}`; continue; }
+      run.addShard(0, new Uint8Array(await res.arrayBuffer()), file);
+      done = true;
+      break;
+    }
+    if (!done)
+      throw new Error(`dataset '${name}' is not on this site (${last}). Hint: put its files in ../shared/datasets/${name}/ ` +
+        '(or $NOISYLAB_DATA_DIR) and rebuild the site with npm start.');
+  }
+}
+
 // ---- a run ----------------------------------------------------------------------
 
 async function train(config, checkpoint) {
@@ -217,6 +244,7 @@ async function train(config, checkpoint) {
     stage = 'data';
     const dataset = nl.configJSON(config).dataset;
     if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
+    else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
     else await addShards(nl, run, dataset);
     stage = 'run';
     let p = run.start();

@@ -1,7 +1,7 @@
 // datasets: what is prepared, with counts and source.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GRAPH_DATASETS, GRAPH_PARTS, datasetsDir, graphSourceDir } from '../lib.mjs';
+import { GRAPH_DATASETS, GRAPH_PARTS, KG_DATASETS, datasetsDir, graphSourceDir, kgPaths } from '../lib.mjs';
 
 export const usage = ['datasets            list prepared datasets'];
 
@@ -20,6 +20,15 @@ export async function run() {
     const [F, K, N, T] = graphs[name];
     rows.push({ name, shape: [F], classes: K, available: ok, train: T, test: 1000,
       hint: `copy ind.${name}.* into ${dir}`, source: `graph of ${N} nodes, Planetoid public split (500 val); raw files read from ${dir}` });
+  }
+  // knowledge graphs (model=rgcn|mrgcn), raw too (lib.mjs kgPaths)
+  const kgs = { aifb: [4, 8285, 140, 0, 36], mutag: [2, 23644, 272, 0, 68], 'aifb-kgbench': [4, 8285, 104, 36, 36], 'mmlkg-synthetic': [2, 2301, 163, 41, 52] };
+  for (const name of KG_DATASETS) {
+    let ok = true, hint = '';
+    try { kgPaths(name); } catch (e) { ok = false; hint = e.message.replace(/^.*Hint: /, ''); }
+    const [K, N, T, V, E] = kgs[name];
+    rows.push({ name, shape: ['kg'], classes: K, available: ok, train: T, test: E, hint,
+      source: `knowledge graph of ${N} nodes, ${V ? `${V} validation nodes` : 'no validation split'}; raw files read from ${join(graphSourceDir(), name)}` });
   }
   for (const d of rows) {
     const avail = d.available === false ? `not prepared: ${d.hint || 'run npm run prepare-data'}` : `${d.train ?? d.counts?.train} train / ${d.test ?? d.counts?.test} test`;

@@ -47,8 +47,16 @@ export function expandGrid(nl, base, axes) {
       throw e;
     }
   };
-  // each value alone first, so a bad value is named exactly (exit 2 before any work)
-  for (const a of axes) for (const v of a.values) withItems([`${a.key}=${v}`], `${a.key}=${v}`);
+  // each value alone first, so a bad value is named exactly (exit 2 before any work);
+  // on the base with its own value of the other axes (model=rgcn,mrgcn needs a KG dataset)
+  const all = base.replace(/^[#?]/, '').split('&').filter((it) => it);
+  for (const a of axes) for (const v of a.values) {
+    const own = all.filter((it) => decodeKey(it.split('=')[0]) !== a.key);
+    try { nl.normalizeConfig([...own, `${a.key}=${v}`].join('&')); } catch (e) {
+      if (e instanceof NlError) throw new NlError(`--grid ${a.key}=${v}: ${e.message}`);
+      throw e;
+    }
+  }
   const cells = [], seen = new Map();
   const total = axes.reduce((n, a) => n * a.values.length, 1);
   for (let index = 0; index < total; index++) {
