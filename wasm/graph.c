@@ -29,15 +29,6 @@ struct NlGraph {
     uint8_t *out;
 };
 
-/* the label predicates and split columns of the R-GCN datasets (as kg_load_rgcn in core/kg.c) */
-static const struct {
-    const char *name, *drop[2], *ent, *label;
-} RGCN[] = {
-    {"aifb", {"http://swrc.ontoware.org/ontology#affiliation", "http://swrc.ontoware.org/ontology#employs"}, "person",
-     "label_affiliation"},
-    {"mutag", {"http://dl-learner.org/carcinogenesis#isMutagenic", NULL}, "bond", "label_mutagenic"},
-};
-
 NlGraph *nl_graph_new(void) {
     NlGraph *g = calloc(1, sizeof *g);
     if (!g) nl_fail("graph: out of memory. Hint: close other tabs or programs.");
@@ -122,17 +113,16 @@ int nl_graph_load(NlGraph *g, const char *format, const char *name) {
         rc = kg_read_kgbench(&g->kg, t, n, r, tr, va, te);
         if (!rc) g->loaded = 1;
     } else if (!strcmp(format, "rgcn")) {
-        int k = -1;
-        for (int i = 0; i < (int)(sizeof RGCN / sizeof *RGCN); i++)
-            if (!strcmp(g->source, RGCN[i].name)) k = i;
-        if (k < 0) return nl_fail("graph: '%s' is not an R-GCN dataset this core knows. Hint: use aifb or mutag.", g->source);
+        const char *const *drop, *ent, *label;
+        int n_drop;
+        if (kg_rgcn_info(g->source, &drop, &n_drop, &ent, &label) < 0)
+            return nl_fail("graph: '%s' is not an R-GCN dataset this core knows. Hint: use aifb or mutag.", g->source);
         char nt[96];
-        snprintf(nt, sizeof nt, "%s_stripped.nt.gz", RGCN[k].name);
+        snprintf(nt, sizeof nt, "%s_stripped.nt.gz", g->source);
         KgFile f = file(g, nt), tr = file(g, "trainingSet.tsv"), te = file(g, "testSet.tsv");
         if (need(f, format, g->source) || need(tr, format, g->source) || need(te, format, g->source)) return -1;
         KgFile none = {NULL, 0, "validation"};
-        rc = kg_read_ntriples(&g->kg, f, RGCN[k].drop, RGCN[k].drop[1] ? 2 : 1, tr, none, te, RGCN[k].ent,
-                              RGCN[k].label);
+        rc = kg_read_ntriples(&g->kg, f, drop, n_drop, tr, none, te, ent, label);
         if (!rc) g->loaded = 1;
     } else if (!strcmp(format, "planetoid")) {
         const uint8_t *b[PL_FILES];
