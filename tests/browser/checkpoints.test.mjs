@@ -119,3 +119,37 @@ test('Resume from an earlier epoch reaches the metrics of a run that never stopp
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the one checkpoint per run of an older lab (database version 2) moves to the per-epoch store', async () => {
+  const fresh = await launchBrowser();
+  try {
+    // a page of the site's origin that is not the lab writes a version-2 database
+    const { page, problems } = await openPage(fresh, site.url + 'style.css');
+    await page.evaluate(() => new Promise((resolve, reject) => {
+      const req = indexedDB.open('noisylab', 2);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        for (const [name, keyPath] of [['runs', 'id'], ['results', 'id'], ['checkpoints', 'id'], ['shards', 'file']]) db.createObjectStore(name, { keyPath });
+      };
+      req.onsuccess = () => {
+        const t = req.result.transaction(['runs', 'checkpoints'], 'readwrite');
+        t.objectStore('runs').put({ id: 'old-run', name: 'from v2', config: 'v=1&epochs=3', status: 'stopped', created: 1, epochs: [{ epoch: 1, lr: 0.01, test_acc: 0.5 }, { epoch: 2, lr: 0.01, test_acc: 0.6 }] });
+        t.objectStore('checkpoints').put({ id: 'old-run', epoch: 2, bytes: new Uint8Array(1000), size: 1000, saved: 5 });
+        t.oncomplete = () => { req.result.close(); resolve(); };
+        t.onerror = () => reject(t.error);
+      };
+      req.onerror = () => reject(req.error);
+    }));
+    await page.goto(site.url + '#epochs=3');
+    await waitForState(page, ['ready']);
+    assert.deepEqual(await page.evaluate(() => window.__lab.storedCheckpoints('old-run')), [{ id: 'old-run', epoch: 2, size: 1000, saved: 5 }]);
+    assert.equal(await page.evaluate(() => window.__lab.storedCheckpoint('old-run').then((c) => c.bytes.byteLength)), 1000);
+    await page.click('#tab-history');
+    const row = page.locator('#history tr[data-id="old-run"]');
+    await row.locator('td.ckpts', { hasText: '1 · 0.0 MB' }).waitFor();
+    assert.equal(await row.locator('select.resume-epoch').inputValue(), '2');
+    // the bare style.css page asks for /favicon.ico (the lab's own page declares none)
+    assert.deepEqual(problems.filter((p) => !/favicon\.ico|404 \(Not Found\)/.test(p)), []);
+    await page.close();
+  } finally { await fresh.close(); }
+});
