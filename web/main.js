@@ -246,7 +246,8 @@ function showDatasetCard() {
   for (const [k, v] of rows) dl.append(h('dt', { textContent: k }), h('dd', { textContent: v }));
   el.card.replaceChildren(h('h2', { textContent: `Dataset: ${name}` }), h('p', { className: 'explain', textContent: DATASET_NOTES[name] || '' }), dl);
   const counts = d?.class_counts?.train;
-  if (counts) el.card.append(classHistogram(counts, d.class_names || []));
+  const kept = cfg.classes === 'all' ? null : new Set(String(cfg.classes).split(',').map(Number));
+  if (counts) el.card.append(classHistogram(counts, d.class_names || [], kept));
   if (d?.shape && !d.nodes) {
     // sample images come from the training shard: a download for a dataset not yet cached
     const grid = h('div', { className: 'samples', id: 'samples' });
@@ -262,13 +263,15 @@ function showDatasetCard() {
 }
 
 // training images per class, as bars: what imbalance and noise start from
-function classHistogram(counts, names) {
+// (kept: the classes of a class subset, or null; the others are dimmed)
+function classHistogram(counts, names, kept = null) {
   const max = Math.max(1, ...counts);
   const box = h('div', { className: 'histogram', role: 'img', 'aria-label': 'training images per class' });
   counts.forEach((n, i) => {
     const bar = h('span', { className: 'hbar' });
     bar.style.width = `${(100 * n / max).toFixed(1)}%`; // CSSOM, which the CSP allows (a style attribute it would not)
-    box.append(h('div', { className: 'hrow' }, h('span', { className: 'hname', textContent: names[i] ?? String(i) }),
+    box.append(h('div', { className: kept && !kept.has(i) ? 'hrow dropped' : 'hrow', title: kept && !kept.has(i) ? 'not in this run (classes)' : '' },
+      h('span', { className: 'hname', textContent: names[i] ?? String(i) }),
       h('span', { className: 'htrack' }, bar), h('span', { className: 'hcount', textContent: Number(n).toLocaleString('en') })));
   });
   return box;
@@ -408,6 +411,7 @@ const handlers = {
   },
   started(m) {
     if (m.resumed) notice(`Resumed from the checkpoint after epoch ${m.progress.epoch}.`, 'info');
+    firstEpoch = m.progress.epoch;
     progress(m.progress, 0);
   },
   progress(m) { progress(m.progress, m.seconds); },
@@ -520,12 +524,17 @@ async function startRun({ resume = null } = {}) {
   if (ms > 30) (lab.slow ??= []).push({ type: 'start', ms: Math.round(ms), at: Math.round(t0) });
 }
 
+// the epoch a run started from: 0, or the checkpoint's epoch of a resumed run, whose speed and
+// ETA count only what this session trains
+let firstEpoch = 0;
 function progress(p, seconds) {
   const total = p.epochs * p.steps_per_epoch, done = p.epoch * p.steps_per_epoch + p.step;
   const frac = total ? done / total : 0;
-  const images = p.epoch * p.train_size + Math.min(p.step * p.batch, p.train_size);
+  const start = Math.min(firstEpoch, p.epoch) * p.steps_per_epoch;
+  const fracNow = total > start ? (done - start) / (total - start) : 0; // of what this session trains
+  const images = (p.epoch - Math.min(firstEpoch, p.epoch)) * p.train_size + Math.min(p.step * p.batch, p.train_size);
   const rate = seconds > 0 ? images / seconds : 0;
-  const eta = frac > 0 && seconds > 0 ? seconds / frac - seconds : Infinity;
+  const eta = fracNow > 0 && seconds > 0 ? seconds / fracNow - seconds : Infinity;
   el.bar.value = frac;
   // between epochs the core says (epoch n done, step 0): show that as epoch n, all steps done
   const between = p.step === 0 && p.epoch > 0;
