@@ -370,8 +370,12 @@ async function saveCheckpoint(id, epoch, bytes) {
 // keeps only the latest checkpoint of each resumable run (runId: of that run only)
 async function deleteOldCheckpoints(runId = null) {
   try {
-    const { count, size } = await store.deleteOldCheckpoints(typeof runId === 'string' ? runId : null);
-    notice(`Deleted ${count} old checkpoint(s), ${(size / 2 ** 20).toFixed(1)} MB; the latest checkpoint of each resumable run and every run's metrics are kept.`, 'info');
+    const one = typeof runId === 'string' ? runId : null;
+    const { count, size } = await store.deleteOldCheckpoints(one);
+    if (count || one) notice(`Deleted ${count} old checkpoint(s), ${(size / 2 ** 20).toFixed(1)} MB; the latest checkpoint of each resumable run and every run's metrics are kept.`, 'info');
+    // nothing old is left: what remains are the latest checkpoints, which only the user may drop
+    else notice('No old checkpoints are left: each resumable run keeps only its latest. Deleting those too frees more, but those runs can then no longer be resumed (their metrics stay).', 'warn',
+      { action: { label: 'Delete the checkpoints of other runs', run: async () => { const n = await dropCheckpoints(record?.id); notice(`Deleted ${n} checkpoint(s) of other runs; every run's metrics are kept.`, 'info'); historyView.refresh(); } } });
   } catch (e) {
     notice(`Cannot delete checkpoints: ${e.message}`, 'warn');
   }
