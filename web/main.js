@@ -324,7 +324,7 @@ const save = (rec) => {
       if (!store.isQuotaError(e)) throw e;
       const freed = await dropCheckpoints(snapshot.id);
       await store.putRun(snapshot);
-      notice(`The browser's storage was full: ${freed} checkpoint(s) of other runs were deleted to keep this run's metrics.`, 'warn');
+      notice(`The browser's storage was full: ${freed} checkpoint(s) of other runs and of this run's older epochs were deleted to keep this run's metrics.`, 'warn');
     }
   };
   saving = saving.then(put).catch((e) => {
@@ -335,12 +335,14 @@ const save = (rec) => {
   return saving;
 };
 
-// deletes every checkpoint of runs other than `keep`; returns how many went. Used only when
+// deletes every checkpoint but the latest of run `keep`; returns how many went. Used only when
 // the storage is full: metrics come before the resumability of other runs
 async function dropCheckpoints(keep) {
   const index = await store.checkpointIndex();
-  const drop = index.filter((c) => c.id !== keep);
-  for (const id of new Set(drop.map((c) => c.id))) await store.deleteCheckpoints(id);
+  const latest = Math.max(0, ...index.filter((c) => c.id === keep).map((c) => c.epoch));
+  const drop = index.filter((c) => c.id !== keep || c.epoch !== latest);
+  for (const id of new Set(drop.map((c) => c.id)))
+    await store.deleteCheckpoints(id, { epochs: drop.filter((c) => c.id === id).map((c) => c.epoch) });
   return drop.length;
 }
 
@@ -375,7 +377,7 @@ async function deleteOldCheckpoints(runId = null) {
     if (count || one) notice(`Deleted ${count} old checkpoint(s), ${(size / 2 ** 20).toFixed(1)} MB; the latest checkpoint of each resumable run and every run's metrics are kept.`, 'info');
     // nothing old is left: what remains are the latest checkpoints, which only the user may drop
     else notice('No old checkpoints are left: each resumable run keeps only its latest. Deleting those too frees more, but those runs can then no longer be resumed (their metrics stay).', 'warn',
-      { action: { label: 'Delete the checkpoints of other runs', run: async () => { const n = await dropCheckpoints(record?.id); notice(`Deleted ${n} checkpoint(s) of other runs; every run's metrics are kept.`, 'info'); historyView.refresh(); } } });
+      { action: { label: 'Delete the checkpoints of other runs', run: async () => { const n = await dropCheckpoints(record?.id); notice(`Deleted ${n} checkpoint(s) of other runs (and this run's older ones); every run's metrics are kept.`, 'info'); historyView.refresh(); } } });
   } catch (e) {
     notice(`Cannot delete checkpoints: ${e.message}`, 'warn');
   }
