@@ -51,6 +51,7 @@ export class History {
     } catch (e) {
       this.runs = [];
       this.ckpts = new Map();
+      this.capInput = null;
       $('storage').textContent = `History is not available: ${e.message}`;
       return;
     }
@@ -64,30 +65,31 @@ export class History {
     return r ? `'${r.name}'` : 'a deleted run';
   }
 
+  // The storage line: counts and sizes, the cap field and the clean-up. Built once and then
+  // only updated, so the cap field keeps its focus and typing while the history refreshes.
   async storageLine() {
     const all = [...this.ckpts.values()].flat();
     const total = all.reduce((a, c) => a + c.size, 0);
-    const cap = this.capBytes();
-    let text = `${this.runs.length} run(s). Checkpoints (one per epoch of unfinished runs, for Resume): ${all.length}, ` +
-      `${MB(total)} MB of the cap of`;
-    const est = await navigator.storage?.estimate?.().catch(() => null);
-    let tail = ' MB; when they exceed it the oldest are evicted first, never the latest of a resumable run, never metrics.';
-    if (est?.quota) tail += ` The browser gives this site ${MB(est.usage)} MB used of ${MB(est.quota)} MB.`;
     const line = $('storage');
-    // the cap field survives a refresh while it has the focus (typing in it)
-    let input = line.querySelector('#ckpt-cap');
-    if (!input || document.activeElement !== input) {
-      input = h('input', { id: 'ckpt-cap', type: 'number', min: '0.1', step: 'any', className: 'short', value: String(+(cap / 2 ** 20).toFixed(3)), 'aria-label': 'checkpoint cap in MB', title: 'checkpoint cap in MB (kept in this browser)' });
-      input.addEventListener('change', () => this.setCap(Number(input.value)));
+    if (!this.capInput) {
+      this.capInput = h('input', { id: 'ckpt-cap', type: 'number', min: '0.1', step: 'any', className: 'short', 'aria-label': 'checkpoint cap in MB', title: 'checkpoint cap in MB (kept in this browser)' });
+      this.capInput.addEventListener('change', () => this.setCap(Number(this.capInput.value)));
+      this.cleanButton = h('button', { type: 'button', className: 'small secondary', textContent: 'Delete old checkpoints', title: 'keep only the latest checkpoint of each resumable run' });
+      this.cleanButton.addEventListener('click', () => this.deleteOldCheckpoints());
+      this.storageText = h('span');
+      this.storageTail = h('span');
+      this.evictionText = h('span', { className: 'eviction', id: 'eviction' });
+      line.replaceChildren(this.storageText, this.capInput, this.storageTail, ' ', this.cleanButton, this.evictionText);
     }
-    const kids = [h('span', { textContent: text + ' ' }), input, h('span', { textContent: tail })];
-    if (all.length) {
-      const b = h('button', { type: 'button', className: 'small secondary', textContent: 'Delete old checkpoints', title: 'keep only the latest checkpoint of each resumable run' });
-      b.addEventListener('click', () => this.deleteOldCheckpoints());
-      kids.push(' ', b);
-    }
-    if (this.lastEviction) kids.push(h('span', { className: 'eviction', id: 'eviction', textContent: ` ${this.lastEviction}` }));
-    line.replaceChildren(...kids);
+    if (document.activeElement !== this.capInput) this.capInput.value = String(+(this.capBytes() / 2 ** 20).toFixed(3));
+    this.storageText.textContent = `${this.runs.length} run(s). Checkpoints (one per epoch of unfinished runs, for Resume): ${all.length}, ` +
+      `${MB(total)} MB of the cap of `;
+    let tail = ' MB; when they exceed it the oldest are evicted first, never the latest of a resumable run, never metrics.';
+    const est = await navigator.storage?.estimate?.().catch(() => null);
+    if (est?.quota) tail += ` The browser gives this site ${MB(est.usage)} MB used of ${MB(est.quota)} MB.`;
+    this.storageTail.textContent = tail;
+    this.cleanButton.hidden = all.length === 0;
+    this.evictionText.textContent = this.lastEviction ? ` ${this.lastEviction}` : '';
   }
 
   visible() {

@@ -67,6 +67,11 @@ test('every epoch keeps a checkpoint; a tiny cap evicts the oldest, never the la
   assert.deepEqual(await storedEpochs(page, id), [epochs - 1, epochs]);
   await row.locator('td.ckpts', { hasText: /^2 · 0\.\d MB$/ }).waitFor();
   assert.equal(await page.evaluate(() => localStorage.getItem('noisylab-checkpoint-cap-mb')), '1', 'the cap is kept');
+  // "Delete old checkpoints" of the row keeps only the latest
+  await row.locator('button', { hasText: 'Delete old checkpoints' }).click();
+  await row.locator('td.ckpts', { hasText: /^1 · 0\.\d MB$/ }).waitFor();
+  assert.deepEqual(await storedEpochs(page, id), [epochs]);
+  assert.match(await page.locator('#notice').textContent(), /Deleted 1 old checkpoint\(s\)/);
 
   // a new run under the cap evicts as it goes: the first run's older checkpoint first, then its own
   await page.click('#tab-run');
@@ -80,7 +85,7 @@ test('every epoch keeps a checkpoint; a tiny cap evicts the oldest, never the la
   await page.locator(`#history tr[data-id="${second.id}"] td.ckpts`, { hasText: /^1 · / }).waitFor();
   await screenshot(page, 'checkpoints-cap');
 
-  // "Delete old checkpoints" of a run keeps its latest; back to the default cap
+  // back to the default cap
   await page.fill('#ckpt-cap', '200');
   await page.locator('#ckpt-cap').dispatchEvent('change');
   await page.waitForFunction(() => localStorage.getItem('noisylab-checkpoint-cap-mb') === '200');

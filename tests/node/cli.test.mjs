@@ -128,6 +128,8 @@ test('keys lists every config key with its default and choices', () => {
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^model\s+default cnn4\s+linear\|mlp\|cnn-small\|cnn4\|cnn8\|resnet9/m);
   assert.match(r.stdout, /^seed\s+default 0/m);
+  assert.match(r.stdout, /^classes\s+default all\s+all \| ids joined by , \(e\.g\. 0,3,5\)$/m);
+  assert.doesNotMatch(r.stdout, /undefined/);
 });
 
 test('datasets lists the embedded default even with nothing prepared', () => {
