@@ -352,8 +352,12 @@ async function saveCheckpoint(id, epoch, bytes) {
   const cap = capBytes(), MBs = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
   try {
     if (bytes.byteLength > cap) throw Object.assign(new Error('too big'), { tooBig: true });
+    // make room first (a full disk then has room too), write, then evict what the new
+    // checkpoint makes evictable: this run's previous latest
+    const before = await store.enforceCap(cap - bytes.byteLength);
     await store.putCheckpoint({ id, epoch, bytes, size: bytes.byteLength });
-    const { evicted, over, total } = await store.enforceCap(cap);
+    const after = await store.enforceCap(cap);
+    const evicted = [...before.evicted, ...after.evicted], { over, total } = after;
     if (evicted.length) {
       lab.evicted = (lab.evicted ?? 0) + evicted.length;
       historyView.lastEviction = `The cap evicted ${evicted.length} old checkpoint(s) (${MBs(evicted.reduce((a, c) => a + c.size, 0))}), ` +
