@@ -104,7 +104,7 @@ class ClassPicker {
     this.K = 0;
     this.names = [];
     this.text.addEventListener('input', () => { this.sync(); onInput(false); });
-    this.text.addEventListener('change', () => onInput(true));
+    this.text.addEventListener('change', () => { this.text.value = this.text.value.replace(/\s+/g, ''); this.sync(); onInput(true); });
   }
   // the ids of the text, or null for all (or a list the core will refuse: then no box is sure)
   ids() {
