@@ -18,6 +18,13 @@
    string lists the preset's values key by key and a saved link does not
    depend on what a preset holds later.
 
+   Class subsets: `classes=0,3,5` keeps only those classes of an image
+   dataset, in training and test sets alike, and relabels them 0..k-1 in the
+   listed order (so the order is part of the run). The canonical text is the
+   list as given, without spaces or leading zeros; `all` (the default) keeps
+   every class. A graph dataset refuses it. How it composes with sizes,
+   imbalance and noise: see train.h.
+
    Validation: an unknown key, a bad number, a value out of range or a name
    that is not one of the allowed values fails with a message that names the
    key and the allowed values or range (see config_parse).
@@ -33,11 +40,14 @@
 #define CONFIG_VERSION 1
 #define CONFIG_NAME_LEN 24
 #define CONFIG_TEXT_LEN 1024
+#define CONFIG_LIST_LEN 128 /* classes: up to ~40 two-digit class ids */
+#define CONFIG_MAX_CLASSES 64
 
 typedef struct {
     int v;
     /* data */
     char dataset[CONFIG_NAME_LEN];
+    char classes[CONFIG_LIST_LEN]; /* "all" or the kept class ids, "0,3,5" (config_classes) */
     int train, test, val; /* subset sizes; 0 = all (val: 0 = none) */
     char aug[CONFIG_NAME_LEN];
     /* model */
@@ -86,6 +96,9 @@ int config_parse(Config *c, const char *s);
 int config_to_string(const Config *c, char *buf, size_t cap);
 /* Writes every key and value as a JSON object (the full record of a run). */
 int config_to_json(const Config *c, char *buf, size_t cap);
+/* The kept classes of c: writes their original ids, in the listed order, to
+   ids[0..k) and returns k; returns 0 for classes=all. */
+int config_classes(const Config *c, int *ids, int cap);
 /* The schema as JSON: [{"key","type","default","min","max","choices","help"}...] */
 const char *config_schema_json(void);
 /* The presets as JSON: [{"name","config","help"}...]; config is the preset's own

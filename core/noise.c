@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "err.h"
 
 long noise_count(double eta, long n) {
@@ -45,6 +46,34 @@ int noise_asym_map(const char *dataset, int K, int *target) {
                    "noise_matrix.", dataset);
 }
 
+/* The asym preset in the run's labels. With classes=..., label j is class
+   ids[j] of the dataset: a kept class keeps its preset target when the target
+   is kept too, and a pair whose source is dropped has no samples and vanishes.
+   A kept class whose target is dropped is refused: leaving it clean would
+   quietly change the noise model that noise_type=asym names (noise.h). */
+static int asym_target(const Config *c, const char *dataset, int K, int *target) {
+    int ids[CONFIG_MAX_CLASSES], k = config_classes(c, ids, CONFIG_MAX_CLASSES), full[10];
+    if (k == 0) return noise_asym_map(dataset, K, target);
+    if (k != K)
+        return nl_fail("noise_type=asym: %d labels for the %d classes of config key 'classes'. Hint: "
+                       "this is a bug in the caller; please report it.", K, k);
+    if (noise_asym_map(dataset, 10, full) < 0) return -1;
+    const char *const *names = dataset_class_names(dataset, 10);
+    for (int j = 0; j < k; j++) {
+        int o = ids[j], t = o < 10 ? full[o] : o, m = -1;
+        for (int i = 0; i < k; i++)
+            if (ids[i] == t) m = i;
+        if (m < 0)
+            return nl_fail("noise_type=asym: the preset of dataset '%s' flips class %d (%s) to class %d "
+                           "(%s), which config key 'classes' (%s) drops. Hint: add class %d to "
+                           "classes, or use noise_type=sym, pair, or custom with a %dx%d "
+                           "noise_matrix.", dataset, o, names ? names[o] : "-", t,
+                           names ? names[t] : "-", c->classes, t, k, k);
+        target[j] = m;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* the custom matrix                                                          */
 
@@ -58,8 +87,9 @@ int noise_parse_matrix(const char *text, int K, double *P) {
     for (const char *p = text; *p && *p != ';'; p++) cols += *p == ',';
     for (const char *p = text; *p; p++) rows += *p == ';';
     if (rows != K || cols != K)
-        return nl_fail("config key 'noise_matrix' is %d x %d, but the dataset has %d classes, so "
-                       "it must be %d x %d. Hint: give %d rows of %d probabilities.", rows, cols, K,
+        return nl_fail("config key 'noise_matrix' is %d x %d, but the run has %d classes (those of "
+                       "the dataset, or of config key 'classes'), so it must be %d x %d. Hint: give "
+                       "%d rows of %d probabilities.", rows, cols, K,
                        K, K, K, K);
     const char *p = text;
     for (int r = 0; r < K; r++) {
@@ -141,7 +171,7 @@ int noise_apply(const Config *c, const char *dataset, int K, const int *clean, i
         int *target = malloc(sizeof(int) * (size_t)K);
         if (!target) return nl_fail("out of memory applying label noise. Hint: reload the page.");
         if (!strcmp(type, "asym")) {
-            rc = noise_asym_map(dataset, K, target);
+            rc = asym_target(c, dataset, K, target);
         } else if (K < 2) {
             rc = nl_fail("noise_type=%s needs at least 2 classes, but the data has %d. Hint: set "
                          "noise=0.", type, K);

@@ -65,7 +65,11 @@
                     square support), dots->checker 9->8 (both a regular texture
                     filling a square). Five source classes again.
    Any other dataset, or a K other than 10, is refused with a hint to use sym,
-   pair or custom.
+   pair or custom. With a class subset (c->classes, config.h) the labels are
+   the k kept classes in their listed order: the preset's pairs between kept
+   classes apply, a pair whose source is dropped has no samples, and a kept
+   class whose target is dropped is refused (naming both classes and the key
+   classes) instead of quietly staying clean.
 
    imbalance_select(c, K, labels, idx, n, out, nout, class_counts)
      idx[0..n) are the candidate training indices in their (shuffled,

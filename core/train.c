@@ -73,6 +73,56 @@ static int *permutation(Rng *rng, int n) {
     return p;
 }
 
+/* classes=...: keeps the images of the listed classes in the order of the
+   permutations perm_tr[0..*ntr) and perm_te[0..*nte) (shortening them) and
+   relabels both sets 0..k-1 in the listed order; the other images get label
+   -1 and are in no subset (train.h). */
+static int select_classes(Run *r, int *perm_tr, int *ntr, int *perm_te, int *nte) {
+    Dataset *sets[2] = {&r->train_set, &r->test_set};
+    int *perms[2] = {perm_tr, perm_te}, *lens[2] = {ntr, nte};
+    int K = r->train_set.classes, k = r->nkept;
+    r->classes_orig = K;
+    if (k == 0) return 0;
+    int *remap = malloc(sizeof(int) * (size_t)K);
+    if (!remap) return nl_fail("out of memory. Hint: use a smaller dataset.");
+    for (int c = 0; c < K; c++) remap[c] = -1;
+    for (int j = 0; j < k; j++) {
+        if (r->kept[j] >= K) {
+            free(remap);
+            return nl_fail("config key 'classes': dataset '%s' has %d classes, 0 to %d, so class %d "
+                           "does not exist. Hint: drop class %d from classes.", r->cfg.dataset, K,
+                           K - 1, r->kept[j], r->kept[j]);
+        }
+        remap[r->kept[j]] = j;
+    }
+    for (int s = 0; s < 2; s++) {
+        Dataset *d = sets[s];
+        for (int i = 0; i < d->n; i++)
+            d->labels[i] = d->labels[i] >= 0 && d->labels[i] < K ? remap[d->labels[i]] : -1;
+        int m = 0;
+        for (int i = 0; i < *lens[s]; i++)
+            if (d->labels[perms[s][i]] >= 0) perms[s][m++] = perms[s][i];
+        *lens[s] = m;
+        d->classes = k;
+    }
+    free(remap);
+    if (*ntr == 0 || *nte == 0)
+        return nl_fail("config key 'classes': the classes %s of '%s' have no %s images. Hint: "
+                       "prepare the dataset again, or keep other classes.", r->cfg.classes,
+                       r->cfg.dataset, *ntr ? "test" : "training");
+    return 0;
+}
+
+/* the name of label k: the dataset's name of its class, or the class number */
+static void label_name(const Run *r, int k, char *buf, size_t cap) {
+    int orig = r->nkept ? r->kept[k] : k;
+    int K = r->classes_orig ? r->classes_orig : r->train_set.classes; /* graphs: no subset */
+    const char *const *names = dataset_class_names(r->cfg.dataset, K);
+    if (r->kg) names = (const char *const *)r->kg->class_names; /* IRIs or literals of the KG */
+    if (names) snprintf(buf, cap, "%s", names[orig]);
+    else snprintf(buf, cap, "%d", orig);
+}
+
 /* Class imbalance subsamples the training subset (not val, not test), before
    the noise, as in Cui et al.; class_counts records what is left. */
 static int apply_imbalance(Run *r) {
@@ -166,21 +216,29 @@ int run_start(Run *r) {
                        tr->w, tr->classes, te->c, te->h, te->w, te->classes, c->dataset);
     if (tr->n < 1 || te->n < 1)
         return nl_fail("dataset '%s' has an empty split. Hint: prepare the dataset again.", c->dataset);
-    if (c->val >= tr->n)
-        return nl_fail("config key 'val': %d validation images, but the training set has only %d. "
-                       "Hint: lower val.", c->val, tr->n);
     norm_fit(&r->norm, tr);
-    /* the split: one permutation of each set from the SPLIT stream */
+    /* the split: one permutation of each set from the SPLIT stream, then the class subset */
     Rng split;
     rng_init(&split, (uint64_t)c->seed, STREAM_SPLIT);
     int *ptr = permutation(&split, tr->n), *pte = permutation(&split, te->n);
+    int ntr = tr->n, nte = te->n;
     if (!ptr || !pte) {
         free(ptr), free(pte);
         return nl_fail("out of memory. Hint: use a smaller dataset.");
     }
+    r->nkept = config_classes(c, r->kept, CONFIG_MAX_CLASSES);
+    if (select_classes(r, ptr, &ntr, pte, &nte) < 0) {
+        free(ptr), free(pte);
+        return -1;
+    }
+    if (c->val >= ntr) {
+        free(ptr), free(pte);
+        return nl_fail("config key 'val': %d validation images, but the training set has only %d%s. "
+                       "Hint: lower val.", c->val, ntr, r->nkept ? " of the kept classes" : "");
+    }
     r->val_idx = pick(ptr, c->val, 0, c->val, &r->nval); /* the first val images */
-    r->train_idx = pick(ptr, tr->n, r->nval, c->train, &r->ntrain);
-    r->test_idx = pick(pte, te->n, 0, c->test, &r->ntest);
+    r->train_idx = pick(ptr, ntr, r->nval, c->train, &r->ntrain);
+    r->test_idx = pick(pte, nte, 0, c->test, &r->ntest);
     free(ptr), free(pte);
     if (!r->val_idx || !r->train_idx || !r->test_idx) return nl_fail("out of memory. Hint: use a smaller dataset.");
     if (c->patience > 0 && r->nval == 0)
@@ -711,13 +769,16 @@ const char *run_result_json(Run *r) {
         int K = r->train_set.classes;
         char lp[4096];
         if (loss_params_json(&r->loss, lp, sizeof lp) == 0) jprintf(r, &n, ",\"loss_params\":%s", lp);
-        const char *const *names = dataset_class_names(r->cfg.dataset, K);
-        if (r->kg) names = (const char *const *)r->kg->class_names;
         jprintf(r, &n, ",\"class_names\":[");
         for (int k = 0; k < K; k++) {
-            char esc[600];
-            if (names) json_escape(names[k], esc, sizeof esc), jprintf(r, &n, "%s\"%s\"", k ? "," : "", esc);
-            else jprintf(r, &n, "%s\"%d\"", k ? "," : "", k);
+            char name[512], esc[1100];
+            label_name(r, k, name, sizeof name);
+            json_escape(name, esc, sizeof esc);
+            jprintf(r, &n, "%s\"%s\"", k ? "," : "", esc);
+        }
+        if (r->nkept) { /* the dataset's class of each label */
+            jprintf(r, &n, "],\"class_ids\":[");
+            for (int k = 0; k < K; k++) jprintf(r, &n, "%s%d", k ? "," : "", r->kept[k]);
         }
         jprintf(r, &n, "],\"noise\":{\"type\":\"%s\",\"rate\":%.9g,\"realised_rate\":%.9g,\"matrix\":",
                 r->cfg.noise_type, r->cfg.noise, r->noise_rate);
@@ -853,7 +914,9 @@ static void get(Cursor *c, void *p, size_t n) {
 
 static void ckpt_write(Run *r, Cursor *c) {
     char canon[4096] = {0};
-    uint32_t head[5] = {1, (uint32_t)r->model.nparams, (uint32_t)r->model.nbuffers, (uint32_t)r->epoch, 0};
+    /* format 2 adds the loss's generator (triplet sampling), without which a
+       resumed triplet run drew other triplets; format 1 is still read */
+    uint32_t head[5] = {2, (uint32_t)r->model.nparams, (uint32_t)r->model.nbuffers, (uint32_t)r->epoch, 0};
     config_to_string(&r->cfg, canon, sizeof canon);
     head[4] = (uint32_t)strlen(canon);
     put(c, CKPT_MAGIC, 8);
@@ -863,6 +926,7 @@ static void ckpt_write(Run *r, Cursor *c) {
     put(c, &r->shuffle_rng, sizeof(Rng));
     put(c, &r->dropout_rng, sizeof(Rng));
     put(c, &r->augment_rng, sizeof(Rng));
+    put(c, &r->loss_rng, sizeof(Rng));
     put(c, r->hist, sizeof(EpochStats) * (size_t)r->epoch);
     /* params, then opt_m and opt_v, then buffers: the grads are not state */
     put(c, r->model.params, sizeof(float) * (size_t)r->model.nparams);
@@ -902,7 +966,7 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     uint32_t head[5];
     get(&c, magic, 8);
     get(&c, head, sizeof head);
-    if (c.short_read || memcmp(magic, CKPT_MAGIC, 8) != 0 || head[0] != 1)
+    if (c.short_read || memcmp(magic, CKPT_MAGIC, 8) != 0 || head[0] < 1 || head[0] > 2)
         return nl_fail("this is not a noisylab checkpoint (bad magic or version). Hint: start the "
                        "run from the beginning.");
     if (head[4] >= sizeof canon)
@@ -936,6 +1000,7 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     get(&c, &tmp.shuffle_rng, sizeof(Rng));
     get(&c, &tmp.dropout_rng, sizeof(Rng));
     get(&c, &tmp.augment_rng, sizeof(Rng));
+    if (head[0] >= 2) get(&c, &tmp.loss_rng, sizeof(Rng));
     get(&c, hist, sizeof(EpochStats) * head[3]);
     get(&c, arena, sizeof(float) * narena);
     get(&c, &tmp.best_val, sizeof tmp.best_val);
@@ -948,6 +1013,7 @@ int run_restore(Run *r, const uint8_t *buf, size_t len) {
     }
     r->opt.t = tmp.opt.t;
     r->shuffle_rng = tmp.shuffle_rng, r->dropout_rng = tmp.dropout_rng, r->augment_rng = tmp.augment_rng;
+    r->loss_rng = tmp.loss_rng;
     memcpy(r->hist, hist, sizeof(EpochStats) * head[3]);
     long np = r->model.nparams;
     memcpy(r->model.params, arena, sizeof(float) * (size_t)np);

@@ -13,6 +13,20 @@
    Metrics are computed in a fixed order, so the same config and the same
    build give bit-identical metrics.
 
+   Class subsets (config key classes=a,b,...; image datasets only): the split
+   draws its permutations of the whole training and test sets as without a
+   subset, then keeps the images of the listed classes in that order, so
+   train, test and val count images of the kept classes. Labels become 0..k-1
+   in the listed order (train_set.classes = k: the model has k outputs, and
+   loss, metrics, confusion matrix and class names have k classes); dropped
+   images keep their place in the dataset with label -1 and belong to no
+   subset, so image indices (galleries) stay those of the shard. The pixel
+   normalisation stays that of the whole training set. Imbalance then ranks
+   the k kept classes in the listed order (rho = first / last), and noise
+   works on the k labels: sym, sym-incl and pair over the k classes, custom
+   needs a k x k matrix, asym keeps the preset's pairs between kept classes
+   and refuses a kept class whose target is dropped (noise.h).
+
    Graph runs (dataset=cora|citeseer with model=gcn|sage|gat, and the knowledge
    graphs dataset=aifb|mutag|aifb-kgbench|mmlkg-synthetic with model=rgcn|mrgcn) go through the
    same Run and the same calls, so the CLI, the native driver and the page
@@ -74,6 +88,8 @@ typedef struct {
     int have_train, have_test, started;
     Norm norm;
     int *train_idx, *val_idx, *test_idx;
+    int kept[CONFIG_MAX_CLASSES], nkept; /* classes=...: the dataset class of each label; 0 = all */
+    int classes_orig;                    /* the dataset's own number of classes */
     int ntrain, nval, ntest;
     Model model;
     Optim opt;
@@ -139,7 +155,7 @@ const char *run_gradcheck_json(Run *r);
 
 /* Checkpoints, taken between epochs: the model arena (parameters, optimizer
    state, batch-norm statistics), the optimizer's step count, the shuffle,
-   dropout and augmentation generators, the per-epoch history and the
+   dropout, augmentation and loss (triplet) generators, the per-epoch history and the
    early-stopping state. A run of the same config that restores it continues
    bit-identically to one that never stopped. The bytes are little-endian and
    begin with the magic "NLCKPT01"; *len receives their size. The buffer

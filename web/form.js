@@ -41,7 +41,8 @@ class MatrixEditor {
     this.cells = [];
   }
   resize(K, names = []) {
-    if (K === this.K) return;
+    if (K === this.K && names.join('\n') === (this.names ?? []).join('\n')) return;
+    this.names = names;
     const old = this.value;
     this.K = K;
     const table = h('table', { className: 'matrix-table' });
@@ -89,6 +90,55 @@ class MatrixEditor {
   }
 }
 
+// The class subset (config key classes): a row of checkboxes named by the dataset's classes,
+// beside the text of the list. The text is the value (the core's format: "all" or ids joined
+// by ','), since its order is the order of the new labels: ticking boxes writes the ticked ids
+// in ascending order, and a link's own order (classes=9,0) stays as long as the ticked set
+// is the same. Every box ticked, or none, is "all".
+class ClassPicker {
+  constructor(onInput) {
+    this.onInput = onInput;
+    this.text = h('input', { id: 'cfg-classes', name: 'classes', type: 'text', spellcheck: false, placeholder: 'all', autocomplete: 'off' });
+    this.boxes = h('div', { className: 'class-boxes', role: 'group', 'aria-label': 'classes to keep' });
+    this.el = h('div', { className: 'class-picker' }, this.boxes, this.text);
+    this.K = 0;
+    this.names = [];
+    this.text.addEventListener('input', () => { this.sync(); onInput(false); });
+    this.text.addEventListener('change', () => { this.text.value = this.text.value.replace(/\s+/g, ''); this.sync(); onInput(true); });
+  }
+  // the ids of the text, or null for all (or a list the core will refuse: then no box is sure)
+  ids() {
+    const v = this.text.value.trim();
+    if (v === '' || v === 'all') return null;
+    return v.split(',').map((x) => Number(x)).filter((x) => Number.isInteger(x) && x >= 0);
+  }
+  resize(K, names) {
+    if (K === this.K && names.join('\n') === this.names.join('\n')) return this.sync();
+    this.K = K;
+    this.names = names;
+    this.boxes.replaceChildren(...Array.from({ length: K }, (_, i) => {
+      const box = h('input', { type: 'checkbox', value: String(i), dataset: { class: String(i) } });
+      box.addEventListener('change', () => this.ticked());
+      return h('label', { className: 'class-box', title: `class ${i}` }, box, ` ${names[i] ?? i}`);
+    }));
+    this.sync();
+  }
+  // boxes <- text
+  sync() {
+    const ids = this.ids(), set = ids && new Set(ids);
+    for (const box of this.boxes.querySelectorAll('input')) box.checked = !set || set.has(Number(box.value));
+  }
+  // text <- boxes
+  ticked() {
+    const on = [...this.boxes.querySelectorAll('input')].filter((b) => b.checked).map((b) => Number(b.value));
+    const ids = this.ids();
+    const same = ids && ids.length === on.length && on.every((i) => ids.includes(i));
+    if (!same) this.text.value = on.length === 0 || on.length === this.K ? 'all' : on.join(',');
+    this.sync();
+    this.onInput(true);
+  }
+}
+
 export class ConfigForm {
   // schema: nl.configSchema(); lossParams(config) -> the keys the loss uses; onChange() on any edit
   constructor(root, schema, { lossParams, onChange, onPreset }) {
@@ -127,6 +177,14 @@ export class ConfigForm {
       this.matrix = new MatrixEditor(() => changed(false));
       this.matrix.resize(10);
       control = this.matrix.el;
+    } else if (s.type === 'classes') {
+      this.classes = new ClassPicker((now) => changed(now));
+      control = this.classes.text;
+      const wrap = h('div', { className: 'field', dataset: { key: s.key } },
+        h('label', { htmlFor: id, textContent: s.key }), this.classes.el,
+        h('small', { textContent: `${s.help}. Tick the classes to keep, or write their numbers in the order the labels should take.` }));
+      this.fields.set(s.key, { s, control, wrap });
+      return wrap;
     } else if (s.type === 'preset') {
       // not a setting of its own: the core expands a preset into its keys, so choosing one
       // replaces the whole config, and the canonical string (the link) never names it
@@ -185,6 +243,13 @@ export class ConfigForm {
       if (when) shown = Object.entries(when).every(([k, vals]) => vals.includes(value(k)));
       if (LOSS_PARAMS.includes(key)) shown = lossKeys ? lossKeys.has(key) : true;
       wrap.hidden = !shown;
+    }
+    // the class subset: boxes named by the dataset's classes; the matrix is k x k over the kept ones
+    this.classes?.resize(classes, classNames);
+    const kept = this.classes?.ids();
+    if (kept && kept.length >= 2 && kept.every((i) => i < classes)) {
+      classNames = kept.map((i) => classNames[i] ?? String(i));
+      classes = kept.length;
     }
     if (this.matrix) this.matrix.resize(classes, classNames);
     const loss = value('loss');

@@ -1,6 +1,11 @@
 // history.js: the History tab. Every run is in IndexedDB (store.js); this lists them with a
 // filter, opens, resumes, renames and deletes them, overlays the curves of selected runs with
 // a table of how their configs differ, exports JSON or CSV and imports JSONL.
+//
+// Checkpoints: a run keeps one per finished epoch (until it finishes), under a cap in MB that
+// the storage line shows and lets the user change. Each row says how many checkpoints the run
+// holds and their size; Resume continues from the latest, or from the epoch picked beside it;
+// "Delete old" keeps only the latest.
 import * as store from './store.js';
 import { configPairs, h } from './form.js';
 import { colour, lineOptions, pct } from './views.js';
@@ -40,30 +45,51 @@ export class History {
   async refresh() {
     try {
       this.runs = await store.allRuns();
-      this.ckpts = new Map((await store.checkpointIndex()).map((c) => [c.id, c]));
+      this.ckpts = new Map(); // run id -> its checkpoints { epoch, size, saved }, by epoch
+      for (const c of await store.checkpointIndex()) (this.ckpts.get(c.id) ?? this.ckpts.set(c.id, []).get(c.id)).push(c);
+      for (const list of this.ckpts.values()) list.sort((a, b) => a.epoch - b.epoch);
     } catch (e) {
       this.runs = [];
       this.ckpts = new Map();
+      this.capInput = null;
       $('storage').textContent = `History is not available: ${e.message}`;
       return;
     }
     this.render();
-    this.storageLine();
+    await this.storageLine();
+    lab().historyRendered = (lab().historyRendered ?? 0) + 1;
   }
 
+  nameOf(id) {
+    const r = this.runs.find((x) => x.id === id);
+    return r ? `'${r.name}'` : 'a deleted run';
+  }
+
+  // The storage line: counts and sizes, the cap field and the clean-up. Built once and then
+  // only updated, so the cap field keeps its focus and typing while the history refreshes.
   async storageLine() {
-    const total = [...this.ckpts.values()].reduce((a, c) => a + c.size, 0);
-    let text = `${this.runs.length} run(s). Checkpoints (latest epoch of unfinished runs, for Resume): ${this.ckpts.size}, ` +
-      `${MB(total)} MB of the ${MB(this.ckptCap)} MB cap; the oldest are dropped first.`;
-    const est = await navigator.storage?.estimate?.().catch(() => null);
-    if (est?.quota) text += ` The browser gives this site ${MB(est.usage)} MB used of ${MB(est.quota)} MB.`;
+    const all = [...this.ckpts.values()].flat();
+    const total = all.reduce((a, c) => a + c.size, 0);
     const line = $('storage');
-    line.replaceChildren(h('span', { textContent: text }));
-    if (this.ckpts.size) {
-      const b = h('button', { type: 'button', className: 'small secondary', textContent: 'Delete old checkpoints' });
-      b.addEventListener('click', () => this.deleteOldCheckpoints());
-      line.append(' ', b);
+    if (!this.capInput) {
+      this.capInput = h('input', { id: 'ckpt-cap', type: 'number', min: '0.1', step: 'any', className: 'short', 'aria-label': 'checkpoint cap in MB', title: 'checkpoint cap in MB (kept in this browser)' });
+      this.capInput.addEventListener('change', () => this.setCap(Number(this.capInput.value)));
+      this.cleanButton = h('button', { type: 'button', className: 'small secondary', textContent: 'Delete old checkpoints', title: 'keep only the latest checkpoint of each resumable run' });
+      this.cleanButton.addEventListener('click', () => this.deleteOldCheckpoints());
+      this.storageText = h('span');
+      this.storageTail = h('span');
+      this.evictionText = h('span', { className: 'eviction', id: 'eviction' });
+      line.replaceChildren(this.storageText, this.capInput, this.storageTail, ' ', this.cleanButton, this.evictionText);
     }
+    if (document.activeElement !== this.capInput) this.capInput.value = String(+(this.capBytes() / 2 ** 20).toFixed(3));
+    this.storageText.textContent = `${this.runs.length} run(s). Checkpoints (one per epoch of unfinished runs, for Resume): ${all.length}, ` +
+      `${MB(total)} MB of the cap of `;
+    let tail = ' MB; when they exceed it the oldest are evicted first, never the latest of a resumable run, never metrics.';
+    const est = await navigator.storage?.estimate?.().catch(() => null);
+    if (est?.quota) tail += ` The browser gives this site ${MB(est.usage)} MB used of ${MB(est.quota)} MB.`;
+    this.storageTail.textContent = tail;
+    this.cleanButton.hidden = all.length === 0;
+    this.evictionText.textContent = this.lastEviction ? ` ${this.lastEviction}` : '';
   }
 
   visible() {
@@ -92,13 +118,24 @@ export class History {
       actions.append(b);
     };
     button('Open', () => this.onOpen(r), 'show its config, curves and results');
-    if (this.ckpts.has(r.id) && r.status !== 'finished' && !this.isBusy(r.id))
-      button('Resume', () => this.onResume(r), `continue from the checkpoint after epoch ${this.ckpts.get(r.id).epoch}`);
+    const cks = this.ckpts.get(r.id) ?? [];
+    if (cks.length && r.status !== 'finished' && !this.isBusy(r.id)) {
+      // Resume from the latest checkpoint, or from the epoch picked beside it
+      const pick = h('select', { className: 'small resume-epoch', 'aria-label': `resume ${r.name} from epoch`, title: 'the checkpoint to resume from' },
+        ...cks.map((c) => h('option', { value: String(c.epoch), textContent: `after epoch ${c.epoch}`, selected: c === cks.at(-1) })));
+      button('Resume', () => this.onResume(r, Number(pick.value)), 'continue the run from the picked checkpoint; the later epochs train again, to the same numbers');
+      actions.append(pick);
+    }
+    if (cks.length > 1 && !this.isBusy(r.id))
+      button('Delete old checkpoints', () => this.deleteOldCheckpoints(r.id), 'keep only the latest checkpoint of this run');
     button('Rename', () => this.rename(r, name));
     button('Delete', () => this.remove(r));
+    const size = cks.reduce((a, c) => a + c.size, 0);
     tr.append(h('td', {}, box), h('td', { className: 'left' }, name, actions),
       h('td', { className: 'status', textContent: r.status, title: r.message || '' }),
       h('td', { textContent: `${r.epochs?.length ?? 0}/${total}` }),
+      h('td', { className: 'ckpts', textContent: cks.length ? `${cks.length} · ${MB(size)} MB` : '-',
+        title: cks.length ? `checkpoints after epoch ${cks.map((c) => c.epoch).join(', ')}` : 'no checkpoint' }),
       h('td', { textContent: pct(lastAcc(r)) }),
       h('td', { textContent: r.engine || '-' }),
       h('td', { textContent: when(r.created) }));

@@ -22,7 +22,16 @@ import { GraphPanel } from './graph.js';
 // symmetric label noise and a robust loss, so every view has something to show.
 export const START_CONFIG = 'dataset=synth&train=3000&test=500&model=cnn4&mult=0.25&loss=nce+rce&noise=0.2&opt=adam&lr=0.003&batch=32&epochs=3';
 const MAX_HASH = 4096;          // the core's canonical config is at most 4 kB; a longer link is refused unread
-const CKPT_CAP = 200 * 2 ** 20; // checkpoints kept in IndexedDB, all runs together
+// Checkpoints kept in IndexedDB, all runs together: a cap in MB the user sets on the History
+// tab, kept in localStorage (default 200 MB)
+const CAP_KEY = 'noisylab-checkpoint-cap-mb';
+const DEFAULT_CAP_MB = 200;
+const capBytes = () => {
+  if (capOverride) return capOverride;
+  let mb = NaN;
+  try { mb = Number(localStorage.getItem(CAP_KEY)); } catch { /* storage off: the default */ }
+  return (mb > 0 ? mb : DEFAULT_CAP_MB) * 2 ** 20;
+};
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -39,6 +48,7 @@ const lab = (window.__lab = {
   state: 'loading', runId: null, result: null, epochs: [], times: null, engine: null, canonical: '',
   curvePoints: () => curves.points, storedRuns: () => store.allRuns(), storedRun: (id) => store.getRun(id),
   storedCheckpoint: (id) => store.getCheckpoint(id),
+  storedCheckpoints: (id) => store.checkpointsOf(id),
 });
 let nl = null;           // the config parser: a copy of the core on this thread
 let form = null;
@@ -100,7 +110,8 @@ function decodeHash(s) {
 }
 
 function setCanonical(c, { hash = true } = {}) {
-  const datasetChanged = !canonical || nl.configJSON(c).dataset !== nl.configJSON(canonical).dataset;
+  const key = (x) => { const j = nl.configJSON(x); return `${j.dataset} ${j.classes}`; };
+  const datasetChanged = !canonical || key(c) !== key(canonical); // the card shows both
   canonical = lab.canonical = c;
   el.config.value = c;
   if (hash && decodeHash(location.hash.slice(1)) !== c) history.replaceState(null, '', '#' + c);
@@ -112,8 +123,9 @@ function setCanonical(c, { hash = true } = {}) {
 }
 
 function refreshForm() {
-  const info = datasetInfo.get(nl.configJSON(canonical).dataset);
-  form.refresh(canonical, { classes: info?.classes ?? 10, classNames: info?.class_names ?? [] });
+  const name = nl.configJSON(canonical).dataset, info = datasetInfo.get(name);
+  const classNames = info?.class_names ?? nl.classNames(name);
+  form.refresh(canonical, { classes: info?.classes ?? (classNames.length || 10), classNames });
 }
 
 // from the controls or the string field: normalise with the core, or say what is wrong
@@ -222,6 +234,11 @@ function showDatasetCard() {
     rows.push(['images', `${fmt(d.train)} train · ${fmt(d.test)} test · ${d.shape.join('×')}`]);
     rows.push(['this run uses', `${cfg.train ? fmt(Math.min(cfg.train, d.train)) : 'all'} train${cfg.val ? ` (${fmt(cfg.val)} held out for validation)` : ''} · ${cfg.test ? fmt(Math.min(cfg.test, d.test)) : 'all'} test`]);
     rows.push(['classes', (d.class_names || []).map((n, i) => `${n} (${fmt(d.class_counts?.train?.[i] ?? '?')})`).join(', ')]);
+    if (cfg.classes !== 'all') {
+      const ids = String(cfg.classes).split(',').map(Number);
+      rows.push(['kept classes', `${ids.map((i, j) => `${d.class_names?.[i] ?? i} (class ${i} → label ${j})`).join(', ')}; ` +
+        `train and test count only these (${fmt(ids.reduce((a, i) => a + (d.class_counts?.train?.[i] ?? 0), 0))} training images)`]);
+    }
     if (d.source) rows.push(['source', d.source.description], ['cite', d.source.citation], ['license', d.source.license]);
     if (d.shards) rows.push(['download', `${((d.shards.train.bytes + d.shards.test.bytes) / 2 ** 20).toFixed(1)} MB on first use, then cached in this browser`]);
   } else if (name !== 'synth') {
@@ -231,7 +248,8 @@ function showDatasetCard() {
   for (const [k, v] of rows) dl.append(h('dt', { textContent: k }), h('dd', { textContent: v }));
   el.card.replaceChildren(h('h2', { textContent: `Dataset: ${name}` }), h('p', { className: 'explain', textContent: DATASET_NOTES[name] || '' }), dl);
   const counts = d?.class_counts?.train;
-  if (counts) el.card.append(classHistogram(counts, d.class_names || []));
+  const kept = cfg.classes === 'all' ? null : new Set(String(cfg.classes).split(',').map(Number));
+  if (counts) el.card.append(classHistogram(counts, d.class_names || [], kept));
   if (d?.shape && !d.nodes) {
     // sample images come from the training shard: a download for a dataset not yet cached
     const grid = h('div', { className: 'samples', id: 'samples' });
@@ -247,13 +265,15 @@ function showDatasetCard() {
 }
 
 // training images per class, as bars: what imbalance and noise start from
-function classHistogram(counts, names) {
+// (kept: the classes of a class subset, or null; the others are dimmed)
+function classHistogram(counts, names, kept = null) {
   const max = Math.max(1, ...counts);
   const box = h('div', { className: 'histogram', role: 'img', 'aria-label': 'training images per class' });
   counts.forEach((n, i) => {
     const bar = h('span', { className: 'hbar' });
     bar.style.width = `${(100 * n / max).toFixed(1)}%`; // CSSOM, which the CSP allows (a style attribute it would not)
-    box.append(h('div', { className: 'hrow' }, h('span', { className: 'hname', textContent: names[i] ?? String(i) }),
+    box.append(h('div', { className: kept && !kept.has(i) ? 'hrow dropped' : 'hrow', title: kept && !kept.has(i) ? 'not in this run (classes)' : '' },
+      h('span', { className: 'hname', textContent: names[i] ?? String(i) }),
       h('span', { className: 'htrack' }, bar), h('span', { className: 'hcount', textContent: Number(n).toLocaleString('en') })));
   });
   return box;
@@ -306,7 +326,7 @@ const save = (rec) => {
       if (!store.isQuotaError(e)) throw e;
       const freed = await dropCheckpoints(snapshot.id);
       await store.putRun(snapshot);
-      notice(`The browser's storage was full: ${freed} checkpoint(s) of other runs were deleted to keep this run's metrics.`, 'warn');
+      notice(`The browser's storage was full: ${freed} checkpoint(s) of other runs and of this run's older epochs were deleted to keep this run's metrics.`, 'warn');
     }
   };
   saving = saving.then(put).catch((e) => {
@@ -317,40 +337,69 @@ const save = (rec) => {
   return saving;
 };
 
-// deletes every checkpoint but the one of run `keep`; returns how many went
+// deletes every checkpoint but the latest of run `keep`; returns how many went. Used only when
+// the storage is full: metrics come before the resumability of other runs
 async function dropCheckpoints(keep) {
   const index = await store.checkpointIndex();
-  const drop = index.filter((c) => c.id !== keep);
-  for (const c of drop) await store.deleteCheckpoint(c.id);
+  const latest = Math.max(0, ...index.filter((c) => c.id === keep).map((c) => c.epoch));
+  const drop = index.filter((c) => c.id !== keep || c.epoch !== latest);
+  for (const id of new Set(drop.map((c) => c.id)))
+    await store.deleteCheckpoints(id, { epochs: drop.filter((c) => c.id === id).map((c) => c.epoch) });
   return drop.length;
 }
 
+// The checkpoint of every epoch is kept (key run id + epoch), then the cap is enforced: the
+// oldest go first, never the latest of a run that can be resumed (store.enforceCap).
 async function saveCheckpoint(id, epoch, bytes) {
+  const cap = capBytes(), MBs = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
   try {
-    if (bytes.byteLength > CKPT_CAP) throw Object.assign(new Error('too big'), { tooBig: true });
-    // keep under the cap: drop the oldest checkpoints of other runs first
-    const index = await store.checkpointIndex();
-    let total = index.filter((c) => c.id !== id).reduce((a, c) => a + c.size, 0);
-    for (const c of index) {
-      if (total + bytes.byteLength <= CKPT_CAP) break;
-      if (c.id === id) continue;
-      await store.deleteCheckpoint(c.id);
-      total -= c.size;
-    }
+    if (bytes.byteLength > cap) throw Object.assign(new Error('too big'), { tooBig: true });
+    // make room first (a full disk then has room too), write, then evict what the new
+    // checkpoint makes evictable: this run's previous latest
+    const before = await store.enforceCap(cap - bytes.byteLength);
     await store.putCheckpoint({ id, epoch, bytes, size: bytes.byteLength });
+    const after = await store.enforceCap(cap);
+    const evicted = [...before.evicted, ...after.evicted], { over, total } = after;
+    if (evicted.length) {
+      lab.evicted = (lab.evicted ?? 0) + evicted.length;
+      historyView.lastEviction = `The cap evicted ${evicted.length} old checkpoint(s) (${MBs(evicted.reduce((a, c) => a + c.size, 0))}), ` +
+        `the oldest first: ${evicted.map((c) => `epoch ${c.epoch} of ${historyView.nameOf(c.id)}`).join(', ')}.`;
+    }
+    if (over) historyView.lastEviction = `Checkpoints use ${MBs(total)}, over the ${MBs(cap)} cap: only the latest checkpoint of each ` +
+      'resumable run is left, and those are never evicted. Hint: raise the cap, or delete old runs.';
   } catch (e) {
-    if (e.tooBig) notice(`The checkpoint of epoch ${epoch} is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MB, over the ${CKPT_CAP / 2 ** 20} MB cap, so it was not kept; the metrics are saved.`, 'warn');
+    if (e.tooBig) notice(`The checkpoint of epoch ${epoch} is ${MBs(bytes.byteLength)}, over the ${MBs(cap)} cap, so it was not kept; the metrics are saved. Hint: raise the checkpoint cap on the History tab.`, 'warn');
     else if (store.isQuotaError(e)) notice(`The browser's storage is full: the checkpoint of epoch ${epoch} was not saved (the metrics are). Hint: delete old checkpoints.`, 'warn', { action: { label: 'Delete old checkpoints', run: deleteOldCheckpoints } });
     else notice(`The checkpoint of epoch ${epoch} could not be saved (${e.message}); the metrics are.`, 'warn');
   }
   historyView.refresh();
 }
 
-async function deleteOldCheckpoints() {
-  const n = await dropCheckpoints(record?.id);
-  notice(`Deleted ${n} checkpoint(s); every run's metrics are kept.`, 'info');
+// keeps only the latest checkpoint of each resumable run (runId: of that run only)
+async function deleteOldCheckpoints(runId = null) {
+  try {
+    const one = typeof runId === 'string' ? runId : null;
+    const { count, size } = await store.deleteOldCheckpoints(one);
+    if (count || one) notice(`Deleted ${count} old checkpoint(s), ${(size / 2 ** 20).toFixed(1)} MB; the latest checkpoint of each resumable run and every run's metrics are kept.`, 'info');
+    // nothing old is left: what remains are the latest checkpoints, which only the user may drop
+    else notice('No old checkpoints are left: each resumable run keeps only its latest. Deleting those too frees more, but those runs can then no longer be resumed (their metrics stay).', 'warn',
+      { action: { label: 'Delete the checkpoints of other runs', run: async () => { const n = await dropCheckpoints(record?.id); notice(`Deleted ${n} checkpoint(s) of other runs (and this run's older ones); every run's metrics are kept.`, 'info'); historyView.refresh(); } } });
+  } catch (e) {
+    notice(`Cannot delete checkpoints: ${e.message}`, 'warn');
+  }
   historyView.refresh();
 }
+
+// the cap field of the History tab: shown, changed, kept, and enforced at once
+async function setCap(mb) {
+  if (!(mb > 0)) return notice(`The checkpoint cap must be a number of MB above 0, not '${String(mb).slice(0, 20)}'. Hint: the default is ${DEFAULT_CAP_MB}.`, 'warn');
+  try { localStorage.setItem(CAP_KEY, String(mb)); } catch { notice('The cap cannot be kept (localStorage is off); it holds until the page closes.', 'warn'); }
+  capOverride = mb * 2 ** 20;
+  const { evicted } = await store.enforceCap(capBytes()).catch(() => ({ evicted: [] }));
+  historyView.lastEviction = evicted.length ? `The new cap evicted ${evicted.length} old checkpoint(s).` : '';
+  historyView.refresh();
+}
+let capOverride = null;
 
 const handlers = {
   ready(m) {
@@ -374,6 +423,7 @@ const handlers = {
   },
   started(m) {
     if (m.resumed) notice(`Resumed from the checkpoint after epoch ${m.progress.epoch}.`, 'info');
+    firstEpoch = m.progress.epoch;
     progress(m.progress, 0);
   },
   progress(m) { progress(m.progress, m.seconds); },
@@ -397,8 +447,8 @@ const handlers = {
     record.result = r;
     record.epochs = r.epochs;
     record.message = r.message || '';
-    const id = record.id; // a finished run needs no checkpoint
-    save(record).then(() => store.deleteCheckpoint(id)).catch(() => {}).then(() => historyView.refresh());
+    const id = record.id; // a finished run needs no checkpoint: all of its epochs go
+    save(record).then(() => store.deleteCheckpoints(id)).catch(() => {}).then(() => historyView.refresh());
     el.bar.value = 1;
     renderResult(r, record.config); // in steps of their own tasks, after this one
     if (r.status === 'diverged') {
@@ -486,12 +536,17 @@ async function startRun({ resume = null } = {}) {
   if (ms > 30) (lab.slow ??= []).push({ type: 'start', ms: Math.round(ms), at: Math.round(t0) });
 }
 
+// the epoch a run started from: 0, or the checkpoint's epoch of a resumed run, whose speed and
+// ETA count only what this session trains
+let firstEpoch = 0;
 function progress(p, seconds) {
   const total = p.epochs * p.steps_per_epoch, done = p.epoch * p.steps_per_epoch + p.step;
   const frac = total ? done / total : 0;
-  const images = p.epoch * p.train_size + Math.min(p.step * p.batch, p.train_size);
+  const start = Math.min(firstEpoch, p.epoch) * p.steps_per_epoch;
+  const fracNow = total > start ? (done - start) / (total - start) : 0; // of what this session trains
+  const images = (p.epoch - Math.min(firstEpoch, p.epoch)) * p.train_size + Math.min(p.step * p.batch, p.train_size);
   const rate = seconds > 0 ? images / seconds : 0;
-  const eta = frac > 0 && seconds > 0 ? seconds / frac - seconds : Infinity;
+  const eta = fracNow > 0 && seconds > 0 ? seconds / fracNow - seconds : Infinity;
   el.bar.value = frac;
   // between epochs the core says (epoch n done, step 0): show that as epoch n, all steps done
   const between = p.step === 0 && p.epoch > 0;
@@ -625,9 +680,13 @@ async function showRun(light) {
   tabs.show('run');
 }
 
-async function resumeRun(rec) {
-  const ck = await store.getCheckpoint(rec.id).catch(() => null);
-  if (!ck) return notice(`Run '${rec.name}' has no checkpoint to resume from (it was deleted or never saved).`, 'warn');
+// resumes run rec from its checkpoint after `epoch` (default: the latest). The epochs after it
+// are dropped from the record and their checkpoints deleted: the run trains them again, to the
+// same bits, since a checkpoint holds the whole state of the run.
+async function resumeRun(rec, epoch) {
+  const ck = await store.getCheckpoint(rec.id, epoch).catch(() => null);
+  if (!ck) return notice(`Run '${rec.name}' has no checkpoint${epoch ? ` after epoch ${epoch}` : ''} to resume from (it was deleted or never saved).`, 'warn');
+  await store.deleteCheckpoints(rec.id, { from: ck.epoch + 1 }).catch(() => {});
   form.write(rec.config);
   setCanonical(rec.config);
   tabs.show('run');
@@ -693,7 +752,7 @@ document.addEventListener('click', (ev) => {
 
 const curves = new Curves($('curves'));
 const historyView = new History({
-  onOpen: showRun, onResume: resumeRun, notice, ckptCap: CKPT_CAP, deleteOldCheckpoints,
+  onOpen: showRun, onResume: resumeRun, notice, capBytes, setCap, deleteOldCheckpoints,
   normalize: (c) => nl.normalizeConfig(c), configJSON: (c) => nl.configJSON(c), onImported: (group) => { tabs.show('sweep'); sweep.showGroup(group); },
   isBusy: (id) => record?.id === id && ['running', 'paused', 'stopping'].includes(lab.state),
 });

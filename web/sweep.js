@@ -61,7 +61,8 @@ export class Sweep {
     const cells = [];
     for (const combo of combos) {
       const m = configPairs(this.getBase?.() || 'v=1');
-      for (const [k, v] of combo) m.set(k, encodeURIComponent(v));
+      // a value holding a comma (classes, noise_matrix) is written %2C in the grid, as for the CLI
+      for (const [k, v] of combo) m.set(k, encodeURIComponent(v.replace(/%2C/gi, ',')));
       try {
         cells.push({ config: this.nl.normalizeConfig(join(m)), label: combo.map(([k, v]) => `${k}=${v}`).join(' '), state: 'waiting' });
       } catch (e) {

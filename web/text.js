@@ -33,7 +33,7 @@ export const LOSS_TEXT = {
 // what each group of controls is for; a key the core adds later lands in 'Other'
 export const GROUPS = [
   { name: 'Preset', keys: ['preset'] },
-  { name: 'Data', keys: ['dataset', 'train', 'test', 'val', 'aug'] },
+  { name: 'Data', keys: ['dataset', 'classes', 'train', 'test', 'val', 'aug'] },
   { name: 'Label noise and imbalance', keys: ['noise_type', 'noise', 'noise_matrix', 'imbalance', 'rho'] },
   { name: 'Loss', keys: ['loss', 'alpha', 'beta', 'q', 'gamma', 'cb_beta', 'margin', 'pnorm'] },
   { name: 'Model', keys: ['model', 'mult', 'depth', 'width', 'act', 'dropout', 'init', 'bn_momentum', 'hidden', 'heads', 'out_heads', 'attn_dropout'] },
@@ -45,6 +45,7 @@ export const GROUPS = [
 
 // keys shown only when another key has one of these values (the core accepts them always)
 export const SHOWN_WHEN = {
+  classes: { dataset: ['synth', 'mnist', 'fashion-mnist', 'cifar10'] }, // graphs refuse a class subset
   noise_matrix: { noise_type: ['custom'] },
   noise: { noise_type: ['sym', 'sym-incl', 'asym', 'pair'] },
   rho: { imbalance: ['long-tail', 'step'] },

@@ -250,6 +250,7 @@ async function train(config, checkpoint) {
     let p = run.start();
     if (checkpoint) { run.restore(checkpoint); p = run.progress(); }
     post({ type: 'started', config, progress: p, resumed: !!checkpoint });
+    const firstEpoch = p.epoch; // a resumed run trains from here: its speed counts only these epochs
     let active = 0, t0 = performance.now(); // training time, pauses excluded
     const seconds = () => (active + performance.now() - t0) / 1000;
     let lastPost = 0, reported = p.epoch;
@@ -293,7 +294,7 @@ async function train(config, checkpoint) {
     result.engine = nl.engine;
     result.isa = nl.isa();
     result.wall_seconds = +wall.toFixed(3);
-    result.img_per_s = +((result.epochs.length * result.dataset.train) / wall).toFixed(1);
+    result.img_per_s = +(((result.epochs.length - firstEpoch) * result.dataset.train) / wall).toFixed(1);
     post({ type: 'done', result });
   } catch (e) {
     post({ type: 'error', where: stage, message: e.message });

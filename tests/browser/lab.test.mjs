@@ -307,7 +307,7 @@ test('a full storage loses no metrics: the checkpoint is refused with a notice t
     };
   });
   const second = await runAndWait(page);
-  assert.ok((await page.evaluate(() => window.__lab.notices)).some((n) => /storage was full: \d+ checkpoint\(s\) of other runs were deleted to keep this run's metrics/.test(n)));
+  assert.ok((await page.evaluate(() => window.__lab.notices)).some((n) => /storage was full: \d+ checkpoint\(s\) of other runs and of this run's older epochs were deleted to keep this run's metrics/.test(n)));
   const id2 = await page.evaluate(() => window.__lab.runId);
   await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.status === 'finished'), id2);
   assert.equal(second.result.epochs.length, 2);

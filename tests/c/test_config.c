@@ -1,4 +1,5 @@
-/* test_config.c: the config parser's presets (preset=NAME) and canonical form.
+/* test_config.c: the config parser's presets (preset=NAME), the class subset
+   (classes=a,b,...) and canonical form.
 
    A preset is applied before the explicit keys, which override it in any
    order; the canonical string expands it key by key, so it round-trips to the
@@ -124,11 +125,56 @@ static void test_no_preset_unchanged(void) {
     CHECK(!strncmp(buf, "{\"v\":1,\"dataset\":", 17) && !strstr(buf, "preset"), "json: %.60s", buf);
 }
 
+/* classes: canonical text keeps the listed order; bad lists name the key and what is allowed */
+static void test_classes(void) {
+    Config c;
+    char buf[4096];
+    int ids[CONFIG_MAX_CLASSES];
+    parse_round_trip(&c, "dataset=fashion-mnist&classes=09,0");
+    config_to_string(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "v=1&dataset=fashion-mnist&classes=9,0"), "canonical: %s", buf);
+    CHECK(config_classes(&c, ids, CONFIG_MAX_CLASSES) == 2 && ids[0] == 9 && ids[1] == 0, "ids of 9,0");
+    parse_round_trip(&c, "classes=all&seed=1");
+    CHECK(config_classes(&c, ids, CONFIG_MAX_CLASSES) == 0, "all keeps every class");
+    config_to_string(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "v=1&seed=1"), "all is the default: %s", buf);
+    parse_round_trip(&c, "classes=0%2C3%2C5"); /* %-encoded commas, as a sweep grid writes them */
+    CHECK(!strcmp(c.classes, "0,3,5"), "decoded: %s", c.classes);
+    config_to_json(&c, buf, sizeof buf);
+    CHECK(strstr(buf, "\"classes\":\"0,3,5\"") != NULL, "json: %s", buf);
+    CHECK(strstr(config_schema_json(), "{\"key\":\"classes\",\"type\":\"classes\",\"default\":\"all\"") != NULL,
+          "schema entry of classes");
+    static const struct {
+        const char *cfg, *needle;
+    } bad[] = {
+        {"classes=3", "keeps 1 class"},
+        {"classes=1,1", "class 1 is listed twice"},
+        {"classes=0,10", "class 10 does not exist"},
+        {"classes=0,99", "class 99 is out of range"},
+        {"classes=0,1.5", "not a list of class numbers"},
+        {"classes=-1,2", "not a list of class numbers"},
+        {"classes=0,,2", "not a list of class numbers"},
+        {"classes=0, 2", "not a list of class numbers"},
+        {"classes=", "not a list of class numbers"},
+        {"classes=cat,dog", "not a list of class numbers"},
+        {"dataset=cora&model=gcn&classes=0,1", "is a graph"},
+    };
+    for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+        CHECK(config_parse(&c, bad[i].cfg) < 0, "'%s' is accepted", bad[i].cfg);
+        const char *e = nl_error();
+        CHECK(strstr(e, bad[i].needle) && strstr(e, "config key 'classes'") && strstr(e, "Hint:"), "'%s': %s",
+              bad[i].cfg, e);
+        if (!strstr(bad[i].cfg, "cora"))
+            CHECK(strstr(e, "all") != NULL, "'%s': the message names the allowed values: %s", bad[i].cfg, e);
+    }
+}
+
 int main(void) {
     test_every_preset_parses();
     test_apl_protocol();
     test_explicit_keys_override();
     test_bad_presets();
     test_no_preset_unchanged();
+    test_classes();
     return check_summary("test_config");
 }

@@ -1,11 +1,14 @@
-/* test_train.c: whole runs through core/train.h: checkpoints that resume
-   bit-identically, and the refusals of damaged or foreign checkpoints. */
+/* test_train.c: whole runs through core/train.h: checkpoints of every epoch
+   that resume bit-identically, the refusals of damaged or foreign checkpoints,
+   and class subsets (classes=...) with their composition with sizes,
+   imbalance and noise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "err.h"
+#include "noise.h"
 #include "train.h"
 
 static char *dup_str(const char *s) {
@@ -19,6 +22,12 @@ static char *finish(Run *r) {
     int st;
     while ((st = run_step(r, 50)) == RUN_TRAINING || st == RUN_EPOCH_END) {}
     return dup_str(run_result_json(r));
+}
+
+static int a_epochs(const char *cfg) {
+    Config c;
+    config_parse(&c, cfg);
+    return c.epochs;
 }
 
 static void test_checkpoint(void) {
@@ -69,6 +78,127 @@ static void test_checkpoint(void) {
     CHECK(run_restore(f, ck, n) < 0 && strstr(nl_error(), "another config"), "foreign config: %s", nl_error());
     run_free(f);
     free(ck), free(straight), free(resumed), free(fresh);
+}
+
+/* a checkpoint of every epoch: restoring the one of epoch e and finishing gives
+   the metrics of the run that never stopped (the page resumes from any of them);
+   triplet too, whose sampling generator is part of the checkpoint */
+static void test_checkpoint_every_epoch(void) {
+    const char *cfgs[] = {"train=200&test=60&epochs=4&model=mlp&width=32&dropout=0.3&batch=32&tsne=0&noise=0.2",
+                          "train=200&test=60&epochs=3&model=mlp&width=32&loss=triplet&batch=32&tsne=0"};
+    for (int t = 0; t < 2; t++) {
+        Run *a = run_new(cfgs[t]);
+        uint8_t *ck[8] = {0};
+        size_t len[8] = {0};
+        int st, e = 0;
+        while ((st = run_step(a, 50)) == RUN_TRAINING || st == RUN_EPOCH_END) {
+            if (st != RUN_EPOCH_END) continue;
+            const uint8_t *p = run_checkpoint(a, &len[e]);
+            ck[e] = malloc(len[e]);
+            memcpy(ck[e], p, len[e]);
+            e++;
+        }
+        char *straight = dup_str(run_result_json(a));
+        run_free(a);
+        CHECK(e == a_epochs(cfgs[t]) - 1, "%s: %d checkpoints, one per epoch end before the last", cfgs[t], e);
+        for (int i = 0; i < e; i++) {
+            Run *b = run_new(cfgs[t]);
+            CHECK(run_restore(b, ck[i], len[i]) == 0 && b->epoch == i + 1, "restore epoch %d: %s", i + 1, nl_error());
+            char *resumed = finish(b);
+            CHECK(resumed && !strcmp(resumed, straight), "%s: resumed from epoch %d differs from the straight run",
+                  cfgs[t], i + 1);
+            free(resumed);
+            run_free(b);
+            free(ck[i]);
+        }
+        free(straight);
+    }
+}
+
+/* classes=...: only the kept classes, relabelled in the listed order; sizes
+   count kept images; imbalance and noise work on the k labels */
+static void test_classes(void) {
+    Run *r = run_new("classes=9,0,4&train=300&test=90&epochs=1&model=mlp&width=16&tsne=0");
+    char *j = finish(r);
+    CHECK(r->train_set.classes == 3 && r->test_set.classes == 3 && r->model.classes == 3,
+          "k = 3 labels and outputs (%d, %d, model %d)", r->train_set.classes, r->test_set.classes, r->model.classes);
+    CHECK(r->ntrain == 300 && r->ntest == 90, "sizes count kept images: %d train, %d test", r->ntrain, r->ntest);
+    /* synth labels are i % 10: the kept images are exactly those of classes 9, 0, 4 */
+    int ok = 1;
+    for (int i = 0; i < r->ntrain; i++) {
+        int idx = r->train_idx[i], orig = idx % 10, want = orig == 9 ? 0 : orig == 0 ? 1 : orig == 4 ? 2 : -1;
+        ok &= r->clean[idx] == want && want >= 0;
+    }
+    for (int i = 0; i < r->ntest; i++) {
+        int idx = r->test_idx[i], orig = idx % 10, want = orig == 9 ? 0 : orig == 0 ? 1 : orig == 4 ? 2 : -1;
+        ok &= r->test_set.labels[idx] == want && want >= 0;
+    }
+    CHECK(ok, "every kept image has its class's new label, in the listed order");
+    CHECK(strstr(j, "\"class_names\":[\"dots\",\"disc\",\"ring\"],\"class_ids\":[9,0,4]") != NULL,
+          "class names follow the listed order");
+    CHECK(strstr(j, "\"confusion\":[[") && strstr(j, "\"classes\":3"), "3x3 metrics");
+    free(j);
+    run_free(r);
+
+    /* the filter is taken from the same permutation as without it: the kept
+       images of a subset run come in the order the full run meets them */
+    Run *full = run_new("train=0&test=0&epochs=1&model=linear&tsne=0"), *sub = run_new("classes=2,7&epochs=1&model=linear&tsne=0");
+    run_start(full), run_start(sub);
+    int m = 0, same = 1;
+    for (int i = 0; i < full->ntrain; i++) {
+        int idx = full->train_idx[i];
+        if (idx % 10 == 2 || idx % 10 == 7) same &= m < sub->ntrain && sub->train_idx[m++] == idx;
+    }
+    CHECK(same && m == sub->ntrain && sub->ntrain == 1000, "subset = the full permutation filtered (%d of %d)", m, sub->ntrain);
+    run_free(full), run_free(sub);
+
+    /* symmetric noise over the k kept classes: every wrong label is another kept class */
+    Run *n = run_new("classes=1,3,5&train=600&test=60&epochs=1&model=linear&noise=0.4&tsne=0");
+    free(finish(n));
+    long wrong = 0, total = 0, want = 0;
+    for (int i = 0; i < 3; i++) {
+        want += noise_count(0.4, n->class_counts[i]);
+        for (int k = 0; k < 3; k++) total += n->noise_counts[i * 3 + k], wrong += i != k ? n->noise_counts[i * 3 + k] : 0;
+    }
+    CHECK(total == 600 && wrong == want, "sym 0.4 over 3 classes: %ld wrong of %ld, want %ld", wrong, total, want);
+    run_free(n);
+
+    /* imbalance ranks the kept classes in the listed order */
+    Run *lt = run_new("classes=6,2&train=0&test=60&epochs=1&model=linear&imbalance=step&rho=10&tsne=0");
+    free(finish(lt));
+    CHECK(lt->class_counts[0] == 500 && lt->class_counts[1] == 50, "step rho=10 over 6,2: %ld, %ld",
+          lt->class_counts[0], lt->class_counts[1]);
+    run_free(lt);
+
+    /* asym: the pairs between kept classes flip (synth 5<->6); a kept class whose
+       target is dropped is refused naming the key, the classes and the fix */
+    Run *as = run_new("classes=5,6,1&train=300&test=60&epochs=1&model=linear&noise=0.2&noise_type=asym&tsne=0");
+    free(finish(as));
+    CHECK(as->noise_counts[0 * 3 + 1] == noise_count(0.2, as->class_counts[0]) &&
+              as->noise_counts[1 * 3 + 0] == noise_count(0.2, as->class_counts[1]) &&
+              as->noise_counts[2 * 3 + 2] == as->class_counts[2] && as->class_counts[2] > 0,
+          "asym over 5,6,1: 5->6 %ld, 6->5 %ld, 1 clean %ld", as->noise_counts[1], as->noise_counts[3], as->noise_counts[8]);
+    run_free(as);
+    Run *bad = run_new("classes=4,5,6&epochs=1&model=linear&noise=0.2&noise_type=asym");
+    CHECK(run_step(bad, 10) < 0 && strstr(nl_error(), "class 4 (ring) to class 0 (disc)") &&
+              strstr(nl_error(), "config key 'classes' (4,5,6) drops") && strstr(nl_error(), "Hint: add class 0"),
+          "asym target dropped: %s", nl_error());
+    run_free(bad);
+
+    /* custom noise must be k x k */
+    Run *cu = run_new("classes=0,1&train=100&test=20&epochs=1&model=linear&noise_type=custom&noise_matrix=0.5,0.5;0,1&tsne=0");
+    free(finish(cu));
+    CHECK(cu->noise_counts[1 * 2 + 0] == 0 && cu->noise_counts[0] + cu->noise_counts[1] == cu->class_counts[0] &&
+              cu->noise_counts[0] > 0 && cu->noise_counts[1] > 0, "2x2 custom matrix");
+    run_free(cu);
+    Run *c3 = run_new("classes=0,1,2&epochs=1&model=linear&noise_type=custom&noise_matrix=0.5,0.5;0,1");
+    CHECK(run_step(c3, 10) < 0 && strstr(nl_error(), "noise_matrix") && strstr(nl_error(), "3 x 3"), "k x k: %s", nl_error());
+    run_free(c3);
+
+    /* val counts kept images too */
+    Run *v = run_new("classes=0,1&val=1000&epochs=1&model=linear");
+    CHECK(run_step(v, 10) < 0 && strstr(nl_error(), "only 1000 of the kept classes"), "val: %s", nl_error());
+    run_free(v);
 }
 
 /* noise and imbalance reach the run: realised matrix, clean labels kept, and
@@ -168,6 +298,8 @@ static void test_gradcheck(void) {
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_checkpoint();
+    test_checkpoint_every_epoch();
+    test_classes();
     test_noise_in_run();
     test_early_stopping();
     test_divergence();

@@ -128,6 +128,8 @@ test('keys lists every config key with its default and choices', () => {
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^model\s+default cnn4\s+linear\|mlp\|cnn-small\|cnn4\|cnn8\|resnet9/m);
   assert.match(r.stdout, /^seed\s+default 0/m);
+  assert.match(r.stdout, /^classes\s+default all\s+all \| ids joined by , \(e\.g\. 0,3,5\)$/m);
+  assert.doesNotMatch(r.stdout, /undefined/);
 });
 
 test('datasets lists the embedded default even with nothing prepared', () => {
@@ -135,4 +137,39 @@ test('datasets lists the embedded default even with nothing prepared', () => {
   const r = cli(['datasets'], { env: { ...process.env, NOISYLAB_DATASETS: dir } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^synth\s+3x32x32\s+10 classes/m);
+});
+
+test('classes=... trains k outputs with the kept class names, bit for bit as the WASM engine does', async () => {
+  const { loadEngine } = await import('../../wasm/noisylab.js');
+  const cfg = 'dataset=synth&classes=9,0,4&train=300&test=90&epochs=2&model=cnn-small&mult=0.25&noise=0.2&tsne=0';
+  const r = cli(['train', cfg, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.config, 'v=1&classes=9,0,4&train=300&test=90&model=cnn-small&mult=0.25&noise=0.2&tsne=0&epochs=2');
+  assert.deepEqual(res.class_names, ['dots', 'disc', 'ring']);
+  assert.deepEqual(res.class_ids, [9, 0, 4]);
+  assert.equal(res.dataset.classes, 3);
+  assert.equal(res.dataset.train, 300);
+  assert.equal(res.final.confusion.length, 3);
+  assert.equal(res.noise.matrix.length, 3);
+  const nl = await loadEngine();
+  const run = nl.newRun(cfg);
+  let direct;
+  try {
+    run.start();
+    while (!run.finished) run.step(9);
+    direct = run.result();
+  } finally { run.free(); }
+  assert.equal(JSON.stringify(res.epochs), JSON.stringify(direct.epochs));
+  assert.equal(JSON.stringify(res.final), JSON.stringify(direct.final));
+
+  // bad lists exit 2 naming the key and what is allowed
+  for (const [bad, re] of [['classes=3', /keeps 1 class/], ['classes=2,2', /listed twice/], ['classes=0,12', /class 12 does not exist/],
+    ['classes=a,b', /not a list of class numbers/], ['classes=4,5,6&noise=0.2&noise_type=asym', /flips class 4 \(ring\) to class 0 \(disc\)/]]) {
+    const b = cli(['train', `${bad}&epochs=1&train=100&test=20&model=linear`]);
+    assert.equal(b.status, 2, `${bad}: ${b.stderr}`); // bad input, also when found at the start of the run
+    assert.match(b.stderr, /config key 'classes'/, bad);
+    assert.match(b.stderr, re, bad);
+    assert.match(b.stderr, /Hint:/, bad);
+  }
 });

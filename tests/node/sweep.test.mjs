@@ -45,6 +45,11 @@ test('the grid: first axis slowest, any key an axis, base keys overridden, value
   assert.deepEqual(p.map((c) => c.axes.preset), ['mnist-browser', 'cifar10-browser']);
   assert.match(p[0].config, /dataset=mnist&train=300&test=1000/);
   assert.match(p[1].config, /dataset=cifar10&train=300&test=1000.*mult=0\.25/);
+  // a class subset as an axis: its commas are written %2C
+  const k = expandGrid(nl, 'dataset=fashion-mnist&epochs=1', parseGrid('classes=0%2C9,9%2C0,all'));
+  assert.deepEqual(k.map((c) => c.axes.classes), ['0,9', '9,0', 'all']);
+  assert.deepEqual(k.map((c) => c.config), ['v=1&dataset=fashion-mnist&classes=0,9&epochs=1',
+    'v=1&dataset=fashion-mnist&classes=9,0&epochs=1', 'v=1&dataset=fashion-mnist&epochs=1']);
 });
 
 test('bad grids, bases and options exit 2 naming the key, before any training', async () => {
