@@ -1079,6 +1079,16 @@ static int ends_with(const char *s, const char *end) {
 
 static int is_rgcn_kg(const char *dataset) { return !strcmp(dataset, "aifb") || !strcmp(dataset, "mutag"); }
 
+/* a copy of graph file `part`, kept until run_start reads it (the caller's buffer may go) */
+static int keep_file(Run *r, int part, const uint8_t *buf, size_t len, const char *name) {
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return nl_fail("%s: out of memory for %zu bytes. Hint: free some memory.", name, len);
+    if (len) memcpy(copy, buf, len);
+    free(r->gfile[part]);
+    r->gfile[part] = copy, r->glen[part] = len;
+    return 0;
+}
+
 static int kg_add_file(Run *r, const uint8_t *buf, size_t len, const char *name) {
     const char *ds = r->cfg.dataset;
     int part = -1;
@@ -1097,12 +1107,7 @@ static int kg_add_file(Run *r, const uint8_t *buf, size_t len, const char *name)
                        "nodes.int.csv, relations.int.csv, training.int.csv, validation.int.csv and "
                        "testing.int.csv under their own names.", name, ds);
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) return nl_fail("%s: out of memory for %zu bytes. Hint: free some memory.", name, len);
-    if (len) memcpy(copy, buf, len);
-    free(r->gfile[part]);
-    r->gfile[part] = copy, r->glen[part] = len;
-    return 0;
+    return keep_file(r, part, buf, len, name);
 }
 
 static int graph_add_file(Run *r, int split, const uint8_t *buf, size_t len, const char *name) {
@@ -1122,12 +1127,7 @@ static int graph_add_file(Run *r, int split, const uint8_t *buf, size_t len, con
         return nl_fail("%s is not one of the Planetoid files of '%s'. Hint: pass the eight files "
                        "ind.%s.{x,y,tx,ty,allx,ally,graph,test.index} under their own names.",
                        name, r->cfg.dataset, r->cfg.dataset);
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) return nl_fail("%s: out of memory for %zu bytes. Hint: free some memory.", name, len);
-    if (len) memcpy(copy, buf, len);
-    free(r->gfile[part]);
-    r->gfile[part] = copy, r->glen[part] = len;
-    return 0;
+    return keep_file(r, part, buf, len, name);
 }
 
 static int *copy_ids(const int *src, int n) {
