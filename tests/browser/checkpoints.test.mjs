@@ -118,8 +118,9 @@ test('Resume from an earlier epoch reaches the metrics of a run that never stopp
   const result = await page.evaluate(() => window.__lab.result);
   assert.equal(JSON.stringify(result.epochs), JSON.stringify(straight.epochs), 'epochs 2..12 trained again, to the same bits');
   assert.equal(JSON.stringify(result.final), JSON.stringify(straight.final));
+  // the page shows 'finished' first and stores the record right after: wait for the store
+  await page.waitForFunction((id) => window.__lab.storedRun(id).then((r) => r?.status === 'finished'), id);
   const rec = await page.evaluate((id) => window.__lab.storedRun(id), id);
-  assert.equal(rec.status, 'finished');
   assert.equal(rec.epochs.length, 12);
   await page.waitForFunction((id) => window.__lab.storedCheckpoints(id).then((c) => c.length === 0), id);
   assert.deepEqual(problems, []);

@@ -397,6 +397,7 @@ test('a sweep link carries the experiment and the grid; run=1 runs the sweep; a 
   await first.page.click('#tab-sweep');
   await first.page.fill('#sweep-grid', 'loss=ce,nce+rce\nnoise=0,0.4');
   await first.page.click('#sweep-copy');
+  await first.page.waitForFunction(() => window.__lab.copied); // set once the clipboard write settles
   const link = await first.page.evaluate(() => window.__lab.copied);
   assert.match(link, /&sweep=loss%3Dce%2Cnce%2Brce%3Bnoise%3D0%2C0\.4$/);
   await first.page.close();
