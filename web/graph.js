@@ -189,19 +189,19 @@ export class GraphPanel {
   // reads the three numbers; a value that is not a whole number is refused here, the rest
   // (hops < 0, MAX_NODES below the labelled set) by the core, with its message
   makeSubset() {
-    const read = (input, what) => {
+    this.clearSubset(); // the last subset's report and download would pass for this one's
+    const read = (input, what, example) => {
       const v = input.value.trim();
-      if (!/^-?\d+$/.test(v)) throw new Error(`${what} '${v}' is not a whole number. Hint: type digits only, e.g. ${input.defaultValue}.`);
+      if (!/^-?\d+$/.test(v)) throw new Error(`${what} '${v}' is not a whole number. Hint: type digits only, e.g. ${example}.`);
       return Number(v);
     };
     let hops, maxNodes, seed;
     try {
-      hops = read(this.hops, 'hops'), maxNodes = read(this.maxNodes, 'MAX_NODES'), seed = read(this.seed, 'seed');
+      hops = read(this.hops, 'hops', 2), maxNodes = read(this.maxNodes, 'MAX_NODES', 5000), seed = read(this.seed, 'seed', 0);
       if (seed < 0 || seed > 0xffffffff) throw new Error(`seed ${seed} is out of range. Hint: give 0 to 4294967295.`);
       if (Math.abs(hops) > 1e6 || Math.abs(maxNodes) > 2 ** 31 - 1) throw new Error('hops or MAX_NODES is far too large. Hint: hops up to 1000, MAX_NODES up to the graph\'s size.');
     } catch (e) { return this.fail(`subset: ${e.message}`); }
     const name = this.select.value;
-    this.clearSubset();
     return this.run({ type: 'subset', name, hops, maxNodes, seed }, `making a ${hops}-hop subset of ${name} (at most ${fmt(maxNodes)} nodes, seed ${seed})…`);
   }
 

@@ -131,13 +131,15 @@ test('the subset builder: the CLI\'s bundle byte for byte, its report and EDA; t
   // errors: the core's message in the notice, and the download of the last subset is gone
   for (const [hops, max, re] of [['-1', '3000', /subgraph: hops is -1\. Hint: give 0 or more hops/],
     ['2', '10', /subgraph: max_nodes 10 is smaller than the 176 labelled nodes, which are always kept\. Hint:/],
-    ['1.5', '3000', /hops '1\.5' is not a whole number/]]) {
+    ['1.5', '3000', /hops '1\.5' is not a whole number\. Hint: type digits only, e\.g\. 2\./]]) {
     await page.fill('#graph-hops', hops);
     await page.fill('#graph-max-nodes', max);
     await page.click('#graph-subset');
     assert.equal(await waitGraph(page, ['error']), 'error');
     assert.match(await page.locator('#notice').textContent(), re);
     assert.equal(await page.locator('#graph-download').isVisible(), false);
+    assert.equal(await page.locator('#graph-subset-report').isVisible(), false, 'the last subset\'s report is not left standing');
+    assert.equal(await page.evaluate(() => window.__lab.graphSubset), null);
   }
   await screenshot(page, 'graph-subset-error');
   // a citation graph has no subsets: the button says why
