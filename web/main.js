@@ -595,7 +595,7 @@ function progress(p, seconds) {
   const between = p.step === 0 && p.epoch > 0;
   el.progressText.textContent =
     `epoch ${between ? p.epoch : p.epoch + 1}/${p.epochs} · step ${between ? p.steps_per_epoch : p.step}/${p.steps_per_epoch} · ` +
-    `${rate ? rate.toFixed(0) : '-'} img/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
+    `${rate ? rate.toFixed(0) : '-'} ${GRAPHS.includes(p.dataset ?? cardFor) ? 'nodes' : 'img'}/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
   el.liveText.textContent = p.train_loss === undefined ? '' :
     `this epoch so far: train loss ${num(p.train_loss)} · acc ${pct(p.train_acc)} on the given labels, ${pct(p.train_acc_clean)} on the clean ones`;
   // the curves' moving point, every five seconds: a Chart.js redraw can take tens of
@@ -646,7 +646,7 @@ async function renderResult(r, config) {
     return;
   }
   el.summary.textContent = `${r.model}. Test accuracy ${pct(r.last_test_acc)} after ${r.epochs.length} epoch(s) (best ${pct(r.best_test_acc)} at epoch ${r.best_epoch})` +
-    `${r.stopped_early ? `, stopped early at the best validation epoch ${r.best_val_epoch}` : ''}. ${r.engine ? `${r.engine}, ${fmtTime(r.wall_seconds)}, ${r.img_per_s} img/s.` : ''}` +
+    `${r.stopped_early ? `, stopped early at the best validation epoch ${r.best_val_epoch}` : ''}. ${r.engine ? `${r.engine}, ${fmtTime(r.wall_seconds)}, ${r.img_per_s} ${r.dataset?.nodes !== undefined ? 'nodes' : 'img'}/s.` : ''}` +
     `${r.dataset?.name === 'cifar10' ? ' CIFAR-10 test accuracy is on the 1,000 available test images.' : ''}`;
   if (!f) return;
   const graph = r.dataset?.nodes !== undefined; // graph nodes have no pixels
