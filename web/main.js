@@ -13,7 +13,7 @@ import { loadEngine } from './wasm/noisylab.js';
 import { ConfigForm, h } from './form.js';
 import * as store from './store.js';
 import { DATASET_NOTES } from './text.js';
-import { Curves, drawImage, fmtTime, galleryCard, gradcheckTable, heatmap, metricsTable, num, pct, perClassChart, savePNG, tsneChart } from './views.js';
+import { Curves, drawImage, fmtTime, galleryCard, gradcheckTable, heatmap, metricsTable, num, pct, perClassChart, savePNG, shortName, tsneChart } from './views.js';
 import { History } from './history.js';
 import { Sweep } from './sweep.js';
 import { GraphPanel } from './graph.js';
@@ -220,10 +220,11 @@ async function loadManifest() {
   for (const d of manifest?.datasets ?? []) if (d.available) datasetInfo.set(d.name, d);
 }
 
-let cardFor = '';
+let cardFor = '', cardSeq = 0;
 function showDatasetCard() {
   const name = nl.configJSON(canonical).dataset;
   cardFor = name;
+  cardSeq++;
   graphPanel.setDataset(name);
   const d = datasetInfo.get(name);
   if (!d && name === 'synth' && ready) worker.postMessage({ type: 'dataset', id: 'card', dataset: 'synth' });
@@ -241,6 +242,10 @@ function showDatasetCard() {
     }
     if (d.source) rows.push(['source', d.source.description], ['cite', d.source.citation], ['license', d.source.license]);
     if (d.shards) rows.push(['download', `${((d.shards.train.bytes + d.shards.test.bytes) / 2 ** 20).toFixed(1)} MB on first use, then cached in this browser`]);
+  } else if (graphPanel.has(name)) {
+    graphCard(name, rows);
+  } else if (GRAPHS.includes(name)) {
+    rows.push(['not here', `the graph '${name}' is not on this site. Hint: put its files in ../shared/datasets/${name}/ (or $NOISYLAB_DATA_DIR) and rebuild the site with npm start.`]);
   } else if (name !== 'synth') {
     rows.push(['not here', `'${name}' is not prepared on this site. Hint: run \`npm run prepare-data\` and rebuild the site, or pick synth.`]);
   }
@@ -262,6 +267,44 @@ function showDatasetCard() {
     });
     el.card.append(button, grid);
   }
+}
+
+// A graph of the site: its files are fetched on the first run; its counts come from the EDA
+// of the graph worker (the numbers of `npx noisylab eda`), filled in when it answers.
+const GRAPHS = ['cora', 'citeseer', 'pubmed', 'aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic'];
+function graphCard(name, rows) {
+  const entry = graphPanel.entry(name);
+  rows.push(['graph', `${entry.format === 'planetoid' ? 'citation graph (Planetoid files)' : `knowledge graph (${entry.format} files)`}, fetched from graphs/${name}/ on the first run`]);
+  rows.push(['counts', 'computing the statistics in the graph worker…']);
+  lab.cardGraph = null;
+  const seq = cardSeq; // this card, not one drawn since
+  graphPanel.summary(name).then((e) => {
+    if (seq !== cardSeq) return;
+    const dl = el.card.querySelector('dl.facts');
+    const kg = e.kind === 'kg';
+    const sum = (a) => a.reduce((x, y) => x + y, 0);
+    const split = ['training', 'validation', 'test'].filter((sp) => e.labels[sp].some((x) => x))
+      .map((sp) => `${Number(sum(e.labels[sp])).toLocaleString('en')} ${sp}`).join(' · ');
+    const facts = [
+      ['nodes', `${e.nodes.toLocaleString('en')}${kg ? ` (IRI ${e.node_kinds.iri.toLocaleString('en')} · blank ${e.node_kinds.blank.toLocaleString('en')} · literal ${e.node_kinds.literal.toLocaleString('en')})` : `, ${e.features.toLocaleString('en')} features each`}`],
+      ['edges', `${e.edges.toLocaleString('en')} ${kg ? `triples over ${e.relations} relations` : 'undirected'}`],
+      ['labelled', `${split} (${e.labels.labelled.toLocaleString('en')} of ${e.nodes.toLocaleString('en')} nodes)`],
+      ['classes', e.classes.map((c, i) => `${shortName(c)} (${e.labels.training[i]})`).join(', ')],
+    ];
+    const counts = dl.querySelectorAll('dd');
+    const at = [...dl.querySelectorAll('dt')].findIndex((dt) => dt.textContent === 'counts');
+    const nodes = facts.flatMap(([k, v]) => [h('dt', { textContent: k }), h('dd', { textContent: v })]);
+    if (at >= 0) { dl.children[2 * at].replaceWith(...nodes.slice(0, 2)); counts[at].replaceWith(...nodes.slice(2)); } else dl.append(...nodes);
+    const hist = classHistogram(e.labels.training, e.classes.map(shortName));
+    hist.setAttribute('aria-label', 'training nodes per class');
+    [...hist.children].forEach((row, i) => { if (shortName(e.classes[i]) !== e.classes[i]) row.title = e.classes[i]; });
+    el.card.append(hist);
+    lab.cardGraph = name;
+  }, (err) => {
+    if (seq !== cardSeq) return;
+    const dd = [...el.card.querySelectorAll('dl.facts dd')].find((x) => x.textContent.startsWith('computing'));
+    if (dd) dd.textContent = `not available: ${err.message}`;
+  });
 }
 
 // training images per class, as bars: what imbalance and noise start from
@@ -552,7 +595,7 @@ function progress(p, seconds) {
   const between = p.step === 0 && p.epoch > 0;
   el.progressText.textContent =
     `epoch ${between ? p.epoch : p.epoch + 1}/${p.epochs} · step ${between ? p.steps_per_epoch : p.step}/${p.steps_per_epoch} · ` +
-    `${rate ? rate.toFixed(0) : '-'} img/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
+    `${rate ? rate.toFixed(0) : '-'} ${GRAPHS.includes(p.dataset ?? cardFor) ? 'nodes' : 'img'}/s · ${fmtTime(seconds)} elapsed · ETA ${fmtTime(eta)}`;
   el.liveText.textContent = p.train_loss === undefined ? '' :
     `this epoch so far: train loss ${num(p.train_loss)} · acc ${pct(p.train_acc)} on the given labels, ${pct(p.train_acc_clean)} on the clean ones`;
   // the curves' moving point, every five seconds: a Chart.js redraw can take tens of
@@ -595,30 +638,34 @@ let renderId = 0;
 async function renderResult(r, config) {
   const id = ++renderId;
   el.results.hidden = false;
-  const names = r.class_names || [];
+  const fullNames = r.class_names || [];
+  const names = fullNames.map(shortName); // a KG's classes are IRIs: shown by their local names
   const f = r.final;
   if (!r.model) { // an imported run: only its accuracies
     el.summary.textContent = `Imported run: last test accuracy ${pct(r.last_test_acc)}, best ${pct(r.best_test_acc)}.`;
     return;
   }
   el.summary.textContent = `${r.model}. Test accuracy ${pct(r.last_test_acc)} after ${r.epochs.length} epoch(s) (best ${pct(r.best_test_acc)} at epoch ${r.best_epoch})` +
-    `${r.stopped_early ? `, stopped early at the best validation epoch ${r.best_val_epoch}` : ''}. ${r.engine ? `${r.engine}, ${fmtTime(r.wall_seconds)}, ${r.img_per_s} img/s.` : ''}` +
+    `${r.stopped_early ? `, stopped early at the best validation epoch ${r.best_val_epoch}` : ''}. ${r.engine ? `${r.engine}, ${fmtTime(r.wall_seconds)}, ${r.img_per_s} ${r.dataset?.nodes !== undefined ? 'nodes' : 'img'}/s.` : ''}` +
     `${r.dataset?.name === 'cifar10' ? ' CIFAR-10 test accuracy is on the 1,000 available test images.' : ''}`;
   if (!f) return;
+  const graph = r.dataset?.nodes !== undefined; // graph nodes have no pixels
+  for (const w of el.results.querySelectorAll('.what')) w.textContent = graph ? 'nodes' : 'images';
   const name = (i) => names[i] ?? String(i);
+  const fullName = (i) => fullNames[i] ?? String(i);
   const top3 = (t) => t.map(([k, p]) => `${name(k)}: ${(100 * p).toFixed(0)}%`).join(' · ');
   const steps = [
     () => perClassChart(f, names),
     () => {
       tsneChart(r.embedding, names);
-      $('tsne-note').textContent = r.embedding?.xy ? `${r.embedding.xy.length} test images, coloured by true class.` : 'No t-SNE in this run (tsne=0).';
+      $('tsne-note').textContent = r.embedding?.xy ? `${r.embedding.xy.length} test ${graph ? 'nodes' : 'images'}, coloured by true class.` : 'No t-SNE in this run (tsne=0).';
     },
     () => heatmap($('confusion'), f.confusion, names, { rowLabel: 'true class', colLabel: 'predicted' }),
     () => {
       if (r.noise?.matrix) heatmap($('noise-matrix'), r.noise.matrix, names, { rowLabel: 'true class', colLabel: 'given label' });
       $('noise-text').textContent = r.noise ? `${r.noise.type} noise at rate ${r.noise.rate}: ${pct(r.noise.realised_rate)} of the training labels are wrong. ` +
         `Training images per class: ${(r.class_counts || []).join(', ')}${r.imbalance && r.imbalance !== 'none' ? ` (${r.imbalance} imbalance)` : ''}.` : '';
-      metricsTable($('metrics'), f, names);
+      metricsTable($('metrics'), f, names, fullNames);
     },
     () => {
       // the galleries: cards now, pixels when the worker sends them (test and training shards)
@@ -626,20 +673,23 @@ async function renderResult(r, config) {
       galleryFor = { test: { id: `${stamp}-test`, split: 1, cards: new Map() }, train: { id: `${stamp}-train`, split: 0, cards: new Map() } };
       const gallery = $('gallery');
       gallery.replaceChildren();
-      const graph = r.dataset?.nodes !== undefined; // graph nodes have no pixels
       for (const m of (r.mistakes || []).slice(0, 30)) {
         const canvas = graph ? null : h('canvas', { width: 56, height: 56 });
         if (canvas) galleryFor.test.cards.set(m.idx, canvas);
-        gallery.append(galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas));
+        const card = galleryCard([`#${m.idx}: label ${name(m.label)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas);
+        if (graph) card.title = `node ${m.idx}\nlabel ${fullName(m.label)}\npredicted ${fullName(m.pred)}`;
+        gallery.append(card);
       }
       const relabelled = (r.relabelled || []).slice(0, 15);
       $('relabelled').replaceChildren(...relabelled.map((m) => {
         const canvas = graph ? null : h('canvas', { width: 56, height: 56 });
         if (canvas) galleryFor.train.cards.set(m.idx, canvas);
-        return galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas);
+        const card = galleryCard([`#${m.idx}: given ${name(m.given)}, true ${name(m.true)}, predicted ${name(m.pred)}`, top3(m.top3)], canvas);
+        if (graph) card.title = `node ${m.idx}\ngiven ${fullName(m.given)}\ntrue ${fullName(m.true)}\npredicted ${fullName(m.pred)}`;
+        return card;
       }));
       if (!relabelled.length) $('relabelled').append(h('p', { className: 'hint', textContent: 'None: no training label was changed.' }));
-      if (!(r.mistakes || []).length) gallery.append(h('p', { className: 'hint', textContent: 'None: every test image is classified right.' }));
+      if (!(r.mistakes || []).length) gallery.append(h('p', { className: 'hint', textContent: `None: every test ${graph ? 'node' : 'image'} is classified right.` }));
       for (const g of [galleryFor.test, galleryFor.train])
         if (g.cards.size && ready)
           worker.postMessage({ type: 'images', id: g.id, split: g.split, dataset: nl.configJSON(config).dataset, idx: [...g.cards.keys()] });

@@ -6,6 +6,17 @@ import { h } from './form.js';
 // ten distinguishable colours, one per class (Tableau 10)
 export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 export const colour = (i) => PALETTE[i % PALETTE.length];
+// how a class or relation name is shown: an IRI by its local name (what follows its last '#'
+// or '/', at most 40 characters), anything else as it is. Where there is room for it, the full
+// name is the element's title.
+export function shortName(s) {
+  s = String(s);
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(s) || !/[#/]/.test(s)) return s;
+  const t = s.replace(/[#/]+$/, '');
+  const k = Math.max(t.lastIndexOf('#'), t.lastIndexOf('/'));
+  const n = k >= 0 ? t.slice(k + 1) : t;
+  return !n ? s : n.length > 40 ? n.slice(0, 39) + '…' : n;
+}
 
 export const pct = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : (100 * x).toFixed(2) + '%');
 export const num = (x, d = 4) => (x === undefined || x === null ? '-' : Number(x).toFixed(d));
@@ -130,12 +141,13 @@ export function heatmap(canvas, matrix, names, { rowLabel, colLabel }) {
   ctx.fillText(`rows: ${rowLabel} · columns: ${colLabel}`, 4, H - 6);
 }
 
-export function metricsTable(table, final, names) {
+// full: the names in full (IRIs), the class cell's title when it differs from names[i]
+export function metricsTable(table, final, names, full = names) {
   const cols = ['class', 'accuracy', 'precision', 'recall', 'F1', 'ROC-AUC', 'PR-AUC'];
   const keys = ['per_class_acc', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc'];
   const head = h('tr', {}, ...cols.map((c) => h('th', { textContent: c })));
   const rows = final.per_class_acc.map((_, i) =>
-    h('tr', {}, h('td', { textContent: names[i] ?? String(i) }), ...keys.map((k) => h('td', { textContent: num(final[k]?.[i], 3) }))));
+    h('tr', {}, h('td', { textContent: names[i] ?? String(i), title: full[i] && full[i] !== names[i] ? full[i] : '' }), ...keys.map((k) => h('td', { textContent: num(final[k]?.[i], 3) }))));
   const m = final.macro || {};
   rows.push(h('tr', { className: 'total' }, h('td', { textContent: 'macro mean' }), h('td', { textContent: num(final.test_acc, 3) + ' (overall)' }),
     ...['precision', 'recall', 'f1', 'roc_auc', 'pr_auc'].map((k) => h('td', { textContent: num(m[k], 3) }))));

@@ -1,6 +1,8 @@
 // graph.test.mjs: the "Explore graph" panel in headless Chromium. Its numbers are the CLI's
 // (`noisylab eda --json`) for a graph of the site and for a graph-subset bundle picked as a
 // file; a corrupt bundle is an error notice, never a broken page. The EDA runs in a Worker.
+// The subset builder writes the bundle `noisylab graph-subset` writes, byte for byte, and its
+// errors are the core's. The panel's first draw makes no long task of the main thread.
 //
 //   node --test --test-concurrency=1 tests/browser/graph.test.mjs
 //
@@ -11,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, openPage, repoRoot, screenshot, startSite, waitForState } from './browser.mjs';
 
@@ -87,4 +89,104 @@ test('Explore graph: the CLI\'s numbers for Cora, AIFB and a bundle; a corrupt b
   if (long.length) console.log(`# note: long tasks on the main thread (ms): ${long.join(', ')}`);
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('the subset builder: the CLI\'s bundle byte for byte, its report and EDA; the core\'s errors in the notice', { skip }, async () => {
+  const { page, problems } = await openPage(browser, site.url + '#preset=aifb-rgcn&epochs=5');
+  await waitForState(page, ['ready']);
+  assert.equal(await page.inputValue('#graph-select'), 'aifb');
+  await page.click('#graph-subset-builder summary');
+  await page.fill('#graph-hops', '2');
+  await page.fill('#graph-max-nodes', '3000');
+  await page.fill('#graph-seed', '1');
+  await page.click('#graph-subset');
+  assert.equal(await waitGraph(page, ['done', 'error']), 'done', await page.locator('#graph-status').textContent());
+  const bundle = join(tmp, 'aifb-2hop-cli.nlkg');
+  cli(['graph-subset', 'aifb', '--hops', '2', '--max-nodes', '3000', '--seed', '1', '--out', bundle]);
+  const want = readFileSync(bundle);
+
+  // the download: a Blob URL of the same bytes, under the name the README uses
+  assert.equal(await page.locator('#graph-download').isVisible(), true);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#graph-download')]);
+  assert.equal(download.suggestedFilename(), 'aifb-2hop.nlkg');
+  const got = join(tmp, 'aifb-2hop-page.nlkg');
+  await download.saveAs(got);
+  assert.ok(readFileSync(got).equals(want), `the page's bundle (${readFileSync(got).length} bytes) is the CLI's (${want.length} bytes)`);
+
+  // the report and the subset's EDA: the numbers of `noisylab eda <bundle>`
+  const sub = await page.evaluate(() => window.__lab.graphSubset);
+  assert.deepEqual([sub.file, sub.size, sub.manifest.nodes, sub.manifest.labelled, sub.manifest.hops, sub.manifest.seed], ['aifb-2hop.nlkg', want.length, 3000, 176, 2, 1]);
+  const eda = JSON.parse(cli(['eda', bundle, '--json']));
+  const pageEda = await page.evaluate(() => window.__lab.graphEda);
+  assert.deepEqual({ ...pageEda, name: 'x' }, { ...eda, name: 'x' }, 'the subset\'s EDA is the CLI\'s (the name is the file\'s)');
+  const report = await page.locator('#graph-subset-report').textContent();
+  assert.match(report, new RegExp(`nodes kept3,000 of 8,285: 176 labelled \\+ ${sub.manifest.from_hops.toLocaleString('en')} by hops`));
+  assert.match(report, new RegExp(`triples kept${sub.manifest.triples.toLocaleString('en')} of 29,043`));
+  assert.match(report, /labelled kept176 \(140 training, 36 test\)/);
+  assert.match(report, new RegExp(`literals per modalitytext ${eda.literal_modalities.text.toLocaleString('en')}`));
+  assert.match(await page.locator('#graph-facts').textContent(), /bundleaifb, 2 hops, at most 3,000 nodes, seed 1/);
+  assert.equal(await page.locator('#graph-train-subset').isVisible(), false, 'no training hook yet: the button is hidden');
+  await screenshot(page, 'graph-subset');
+
+  // errors: the core's message in the notice, and the download of the last subset is gone
+  for (const [hops, max, re] of [['-1', '3000', /subgraph: hops is -1\. Hint: give 0 or more hops/],
+    ['2', '10', /subgraph: max_nodes 10 is smaller than the 176 labelled nodes, which are always kept\. Hint:/],
+    ['1.5', '3000', /hops '1\.5' is not a whole number\. Hint: type digits only, e\.g\. 2\./]]) {
+    await page.fill('#graph-hops', hops);
+    await page.fill('#graph-max-nodes', max);
+    await page.click('#graph-subset');
+    assert.equal(await waitGraph(page, ['error']), 'error');
+    assert.match(await page.locator('#notice').textContent(), re);
+    assert.equal(await page.locator('#graph-download').isVisible(), false);
+    assert.equal(await page.locator('#graph-subset-report').isVisible(), false, 'the last subset\'s report is not left standing');
+    assert.equal(await page.evaluate(() => window.__lab.graphSubset), null);
+  }
+  await screenshot(page, 'graph-subset-error');
+  // a citation graph has no subsets: the button says why
+  await page.selectOption('#graph-select', 'cora');
+  assert.equal(await page.locator('#graph-subset').isEnabled(), false);
+  assert.match(await page.locator('#graph-subset-hint').textContent(), /cora is a citation graph/);
+  assert.equal(await page.locator('#status').getAttribute('data-state'), 'ready', 'the lab is still ready');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+// As smoke.test.mjs's responsiveness test: the coarse bound always, the strict ones (no task
+// over 50 ms, no frame gap of a quarter second) only on a machine that is not overloaded.
+test('the panel\'s first draw makes no long task of the main thread', { skip }, async (t) => {
+  const { page, problems } = await openPage(browser, site.url + '#preset=aifb-rgcn&epochs=5');
+  await waitForState(page, ['ready']);
+  await page.waitForFunction(() => window.__lab.cardGraph === 'aifb', null, { timeout: 30000 }); // the card's EDA is in
+  await page.evaluate(() => {
+    const p = (window.__probe = { longtasks: [], frames: [] });
+    p.supported = PerformanceObserver.supportedEntryTypes.includes('longtask');
+    if (p.supported)
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) p.longtasks.push({ start: e.startTime, duration: e.duration });
+      }).observe({ type: 'longtask' });
+    const frame = (t) => { p.frames.push(t); requestAnimationFrame(frame); };
+    requestAnimationFrame(frame);
+  });
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click('#graph-explore');
+  await page.waitForFunction(() => window.__lab.graphState === 'done' && window.__lab.graphDrawn > 0, null, { timeout: 30000 });
+  await page.waitForTimeout(200); // the paint after the last draw
+  const t1 = await page.evaluate(() => performance.now());
+  const probe = await page.evaluate(() => window.__probe);
+  const inside = (x) => x >= t0 && x <= t1;
+  const long = probe.longtasks.filter((e) => inside(e.start) || inside(e.start + e.duration));
+  const frames = probe.frames.filter(inside);
+  const maxGap = Math.max(0, ...frames.slice(1).map((x, i) => x - frames[i]));
+  const summary = `${(t1 - t0).toFixed(0)} ms from Explore to drawn: ${frames.length} frames (max gap ${maxGap.toFixed(0)} ms), ` +
+    `long tasks ${probe.supported ? JSON.stringify(long) : 'not reported'}`;
+  t.diagnostic('graph panel: ' + summary);
+  assert.equal(await page.locator('#graph-relations .hrow').count(), 20);
+  assert.ok(maxGap < 1000, summary);
+  assert.deepEqual(problems, []);
+  await screenshot(page, 'graph-panel');
+  await page.close();
+  const load = loadavg()[0] / cpus().length;
+  if (load > 1.5) return t.diagnostic(`load ${load.toFixed(1)} per core: the strict timing bounds are not checked`);
+  assert.ok(maxGap < 250, summary);
+  if (probe.supported) assert.deepEqual(long, [], summary);
 });
