@@ -19,6 +19,10 @@ API_HDR  := $(wildcard wasm/*.h)
 CTESTS   := $(patsubst tests/c/%.c,build/test/%,$(sort $(wildcard tests/c/test_*.c)))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 10
+CFLAGS_FUZZ := -std=c11 -g -O1 -fsanitize=address,undefined
+REL_OBJ  := $(patsubst %.c,build/obj/rel/%.o,$(CORE_SRC) $(API_SRC))
+SAN_OBJ  := $(patsubst %.c,build/obj/san/%.o,$(CORE_SRC) $(API_SRC))
+FUZZ_OBJ := $(patsubst %.c,build/obj/fuzz/%.o,$(CORE_SRC))
 
 # The exported functions of the one C API: one name per line in wasm/*.exports
 EXPORT_FILES := $(wildcard wasm/*.exports)
@@ -32,9 +36,9 @@ all: native wasm
 
 native: build/native/nlrun build/native/libnl.a
 
-build/native/libnl.a: $(CORE_SRC) $(API_SRC) $(CORE_HDR) $(API_HDR) | build/native
+build/native/libnl.a: $(REL_OBJ) | build/native
 	@rm -f $@
-	cd build/native && rm -f *.o && for f in $(CORE_SRC) $(API_SRC); do $(CC) $(CFLAGS_REL) -I../../core -c ../../$$f -o $$(echo $$f | tr / _ | sed 's/\.c$$/.o/') || exit 1; done && ar rcs libnl.a *.o
+	ar rcs $@ $^
 
 build/native/nlrun: tools/nlrun.c build/native/libnl.a
 	$(CC) $(CFLAGS_REL) -Icore -Iwasm $< build/native/libnl.a -lm -o $@
@@ -47,9 +51,24 @@ build/wasm/noisylab-simd.wasm: $(CORE_SRC) $(API_SRC) $(CORE_HDR) $(API_HDR) $(E
 build/wasm/noisylab-scalar.wasm: $(CORE_SRC) $(API_SRC) $(CORE_HDR) $(API_HDR) $(EXPORT_FILES) | build/wasm
 	$(EMCC) $(WASM_FLAGS) -Icore $(CORE_SRC) $(API_SRC) -o $@
 
+# ---- object files: each source is compiled once per flavour (release, sanitizers, fuzzing),
+# then linked into every program that needs it; any header change recompiles them all.
+# Static pattern rules, so make keeps the objects (they are not intermediate files)
+$(REL_OBJ): build/obj/rel/%.o: %.c $(CORE_HDR) $(API_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) -Icore -Iwasm -c $< -o $@
+
+$(SAN_OBJ): build/obj/san/%.o: %.c $(CORE_HDR) $(API_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) -Icore -Iwasm -c $< -o $@
+
+$(FUZZ_OBJ): build/obj/fuzz/%.o: %.c $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -Icore -c $< -o $@
+
 # ---- tests under sanitizers
-build/test/%: tests/c/%.c $(CORE_SRC) $(API_SRC) $(CORE_HDR) $(API_HDR) tests/c/check.h | build/test
-	$(CC) $(CFLAGS_SAN) -Icore -Iwasm -Itests/c $< $(CORE_SRC) $(API_SRC) -lm -o $@
+build/test/%: tests/c/%.c $(SAN_OBJ) tests/c/check.h | build/test
+	$(CC) $(CFLAGS_SAN) -Icore -Iwasm -Itests/c $< $(SAN_OBJ) -lm -o $@
 
 build-tests: $(CTESTS) $(FUZZERS)
 
@@ -57,8 +76,8 @@ ctest: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; ./$$t; done
 
 # ---- fuzzing (clang + libFuzzer); each harness runs FUZZ_SECONDS on its seed corpus
-build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(CORE_HDR) | build/fuzz
-	$(CLANG) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Icore $< $(CORE_SRC) -lm -o $@
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) | build/fuzz
+	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Icore $< $(FUZZ_OBJ) -lm -o $@
 
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
