@@ -8,6 +8,14 @@
 //                   { type: 'gradcheck', config }       the gradient check of a config's model
 //                   { type: 'images', id, dataset, idx, split } images of the test (1) or training (0) shard, for the galleries
 //                   { type: 'dataset', id, dataset }    counts and shape of a dataset's shards
+//                   { type: 'graph-file', name, bytes } the bundle for runs with dataset=bundle: a file
+//                                                       written by `noisylab graph-subset` (bytes: Uint8Array
+//                                                       or ArrayBuffer, may be transferred; name: its file
+//                                                       name, shown in messages and in result.dataset.bundle).
+//                                                       Send it before 'run'; it is kept for every later run
+//                                                       until another one replaces it. Only its magic is
+//                                                       checked here; the run checks the rest and fails with
+//                                                       an 'error' naming the file.
 //   worker -> page  { type: 'ready', engine, isa, version, fallback? }
 //                   { type: 'loading', file, loaded, total, cached }   dataset download progress
 //                   { type: 'started', config, progress, resumed }
@@ -17,6 +25,7 @@
 //                   { type: 'done', result }            result.status: finished | diverged
 //                   { type: 'stopped', progress, seconds }
 //                   { type: 'gradcheck', result }  { type: 'images', id, ... }  { type: 'dataset', id, ... }
+//                   { type: 'graph-file', name, bytes }  the bundle was kept (bytes: its size)
 //                   { type: 'warn', message }           something failed that the run survives
 //                   { type: 'error', where, message }
 //
@@ -229,6 +238,25 @@ async function addKgFiles(run, name) {
   }
 }
 
+// dataset=bundle: one file from the page (message 'graph-file'), kept for the runs that follow.
+// A k-hop subset of a named KG needs no file: its config (hops, max_nodes) cuts it in the core.
+let graphFile = null; // { name, bytes: Uint8Array }
+
+function keepGraphFile(name, bytes) {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const magic = 'NLKGBND1';
+  if (u8.length < 8 || [...magic].some((c, i) => u8[i] !== c.charCodeAt(0)))
+    return post({ type: 'error', where: 'graph-file', message: `${name} is not a graph bundle (it does not start with ${magic}). Hint: pick a file written by \`npx noisylab graph-subset ... --out FILE.nlkg\`.` });
+  graphFile = { name: String(name || 'graph.nlkg'), bytes: u8 };
+  post({ type: 'graph-file', name: graphFile.name, bytes: u8.length });
+}
+
+function addBundle(run) {
+  if (!graphFile)
+    throw new Error("dataset=bundle trains on a graph bundle, but none was given. Hint: pick a bundle file (written by `npx noisylab graph-subset`) before Run.");
+  run.addShard(0, graphFile.bytes, graphFile.name);
+}
+
 // ---- a run ----------------------------------------------------------------------
 
 async function train(config, checkpoint) {
@@ -245,6 +273,7 @@ async function train(config, checkpoint) {
     const dataset = nl.configJSON(config).dataset;
     if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
     else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
+    else if (dataset === 'bundle') addBundle(run);
     else await addShards(nl, run, dataset);
     stage = 'run';
     let p = run.start();
@@ -330,6 +359,7 @@ self.onmessage = ({ data: msg }) => {
   switch (msg.type) {
     case 'init': return init(msg.scalar);
     case 'run': return train(msg.config, msg.checkpoint);
+    case 'graph-file': return keepGraphFile(msg.name, msg.bytes);
     case 'pause':
       if (running && !paused) { let resolve; paused = { promise: new Promise((r) => (resolve = r)) }; paused.resolve = resolve; }
       return;
