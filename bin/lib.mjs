@@ -77,7 +77,7 @@ export const kgPaths = graphPaths;
 // with --graph; graph is that file, refused for any other dataset
 export function shardPaths(dataset, graph) {
   if (graph && dataset !== 'bundle')
-    throw new UsageError(`--graph ${graph} is for dataset=bundle (a file written by graph-subset), but the config has dataset=${dataset}, which comes from its own folder. Hint: write dataset=bundle, or leave out --graph.`);
+    throw new UsageError(`--graph ${graph} is for dataset=bundle (a file written by graph-subset), but the config has dataset=${dataset}, which comes from its own folder: write dataset=bundle, or leave out --graph.`);
   if (dataset === 'bundle') return [bundleGraph(graph).files[0][1]];
   if (dataset === 'synth') return null;
   if (dataset in GRAPH_SOURCES) return graphPaths(dataset);

@@ -3,8 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { loadEngine } from '../../wasm/noisylab.js';
 import { UsageError, checkEngine, makeReporter, parseArgs, trainOne } from '../lib.mjs';
 
-export const usage = ['train "<config>" [--json] [--out FILE] [--engine wasm-simd|wasm-scalar|native] [--graph BUNDLE]',
-  '      --graph BUNDLE: the graph of a dataset=bundle run, a file written by graph-subset; a KG run can also cut its own subset with hops=2&max_nodes=5000 in the config'];
+export const usage = ['train "<config>" [--json] [--out FILE] [--engine wasm-simd|wasm-scalar|native] [--graph BUNDLE]   --graph: the file of a dataset=bundle run (written by graph-subset); a KG config can also cut its own subset: hops=2&max_nodes=5000'];
 
 export async function run(argv) {
   const a = parseArgs(argv, { json: 'bool', out: 'value', engine: 'value', graph: 'value' });

@@ -68,6 +68,11 @@ test('train --graph: a bundle from graph-subset trains to the bits of the subset
   const s = json(cli(['train', SUB, '--json']));
   assert.deepEqual(b.epochs, s.epochs, 'graph-subset --seed S + dataset=bundle == hops/max_nodes with seed=S');
   if (native) assert.deepEqual(json(cli(['train', `dataset=bundle&${MODEL}`, '--graph', file, '--json', '--engine', 'native'])).epochs, b.epochs);
+  // a sweep takes the bundle the same way; its cell is the train run, bit for bit
+  const out = join(tmp, 'sw');
+  const r = cli(['sweep', `dataset=bundle&${MODEL}`, '--grid', 'seed=3', '--graph', file, '--jobs', '1', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(out + '.jsonl', 'utf8')).epochs, b.epochs);
 });
 
 test('subset and bundle errors: a message naming what to fix, a non-zero exit, no crash', { skip }, () => {
@@ -80,7 +85,7 @@ test('subset and bundle errors: a message naming what to fix, a non-zero exit, n
   const B = `dataset=bundle&${MODEL}`;
   expect(['train', B], 2, /dataset=bundle trains on one bundle file: give it with --graph FILE/);
   expect(['train', B, '--graph', join(tmp, 'nope.nlkg')], 2, /nope\.nlkg does not exist or is not a file\. Hint: write it with `npx noisylab graph-subset/);
-  expect(['train', `dataset=aifb&${MODEL}`, '--graph', join(tmp, 'x.nlkg')], 2, /--graph .* is for dataset=bundle .* Hint: write dataset=bundle, or leave out --graph/);
+  expect(['train', `dataset=aifb&${MODEL}`, '--graph', join(tmp, 'x.nlkg')], 2, /--graph .* is for dataset=bundle .* write dataset=bundle, or leave out --graph\. Hint: run `npx noisylab help`/);
   expect(['train', `dataset=aifb&hops=2&${MODEL}`], 2, /config key 'hops': hops=2 takes a k-hop subset, which needs its node cap max_nodes/);
   expect(['train', `dataset=aifb&hops=1&max_nodes=100&${MODEL}`], 2, /config key 'max_nodes': 100 is smaller than the 176 labelled nodes of dataset=aifb.*Hint: write max_nodes=176 or more/);
   expect(['train', 'dataset=synth&max_nodes=100'], 2, /config key 'max_nodes': a k-hop subset is for knowledge graphs/);
