@@ -72,7 +72,10 @@ export function resolveGraph(arg) {
   }
   if (!(arg in GRAPH_SOURCES))
     throw new UsageError(`'${arg}' is neither a graph dataset (${Object.keys(GRAPH_SOURCES).join(', ')}), a folder nor a bundle file.`);
-  return datasetGraph(arg);
+  try { return datasetGraph(arg); } catch (e) {
+    e.message = e.message.replace(/\.$/, ", or give the folder's path."); // the tools also take a folder
+    throw e;
+  }
 }
 
 // dataset=bundle: the bundle file given to a run (train --graph FILE), checked for existence

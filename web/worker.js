@@ -212,7 +212,7 @@ async function addGraphFiles(run, name) {
 }
 
 // Knowledge graphs (model=rgcn|mrgcn) come the same way, as their raw files under
-// graphs/<name>/ (the R-GCN N-Triples + TSVs, or a kgbench folder's CSVs; see bin/lib.mjs kgPaths).
+// graphs/<name>/ (the R-GCN N-Triples + TSVs, or a kgbench folder's CSVs; see bin/graphs.mjs datasetGraph).
 const KGS = ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic'];
 async function addKgFiles(run, name) {
   // each entry: alternative names (the first found is used); null marks an optional file
