@@ -1,7 +1,8 @@
 // kgsub.test.mjs: knowledge-graph subsets in the page's worker (web/worker.js), in headless
 // Chromium: a subset config (hops, max_nodes) on AIFB and a dataset=bundle run fed by the
 // worker's { type: 'graph-file' } message give the very epochs of the Node loader (the CLI's
-// engine), and a run without the file or with a foreign file fails with a clear message.
+// engine), and a run without the file or with a foreign file fails with a clear message; a
+// share link with hops and max_nodes shows both controls and trains to the CLI's result.
 //
 //   node --test tests/browser/kgsub.test.mjs
 //
@@ -12,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEngine } from '../../wasm/noisylab.js';
 import { graphSourceDir } from '../../bin/graphs.mjs';
-import { launchBrowser, openPage, startSite } from './browser.mjs';
+import { launchBrowser, openPage, screenshot, startSite, waitForState } from './browser.mjs';
 
 const names = ['aifb_stripped.nt.gz', 'trainingSet.tsv', 'testSet.tsv'];
 const files = names.map((n) => join(graphSourceDir(), 'aifb', n));
@@ -97,4 +98,20 @@ test("the page worker trains dataset=bundle from a 'graph-file' message, bit for
   bad[bad.length - 5] ^= 4;
   e = await workerRun(B, { name: 'flip.nlkg', bytes: bad });
   assert.match(e.error, /flip\.nlkg.*CRC-32.*Hint:/);
+});
+
+test('a share link with hops and max_nodes: the controls show them, the page reports the CLI\'s subset and epochs', { skip, timeout: 120000 }, async () => {
+  const want = await nodeRun(SUB, (run) => files.forEach((f, i) => run.addShard(0, readFileSync(f), names[i])));
+  const { page: p, problems: pr } = await openPage(browser, site.url + '#' + SUB + '&run=1');
+  assert.equal(await waitForState(p, ['finished', 'error', 'invalid'], 90000), 'finished');
+  assert.equal(await p.locator('#cfg-hops').inputValue(), '2');
+  assert.equal(await p.locator('#cfg-max_nodes').inputValue(), '800');
+  assert.ok(await p.locator('#cfg-max_nodes').isVisible());
+  const result = await p.evaluate(() => window.__lab.result);
+  assert.equal(result.config, want.config);
+  assert.deepEqual(result.dataset.subset, want.dataset.subset);
+  assert.deepEqual(result.epochs, want.epochs);
+  await screenshot(p, 'kgsub-link');
+  assert.deepEqual(pr, []);
+  await p.close();
 });
