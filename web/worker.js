@@ -25,7 +25,7 @@
 //                   { type: 'done', result }            result.status: finished | diverged
 //                   { type: 'stopped', progress, seconds }
 //                   { type: 'gradcheck', result }  { type: 'images', id, ... }  { type: 'dataset', id, ... }
-//                   { type: 'graph-file', name, bytes }  the bundle was kept (bytes: its size)
+//                   { type: 'graph-file', name, size }   the bundle was kept (size in bytes)
 //                   { type: 'warn', message }           something failed that the run survives
 //                   { type: 'error', where, message }
 //
@@ -248,7 +248,7 @@ function keepGraphFile(name, bytes) {
   if (u8.length < 8 || [...magic].some((c, i) => u8[i] !== c.charCodeAt(0)))
     return post({ type: 'error', where: 'graph-file', message: `${name} is not a graph bundle (it does not start with ${magic}). Hint: pick a file written by \`npx noisylab graph-subset ... --out FILE.nlkg\`.` });
   graphFile = { name: String(name || 'graph.nlkg'), bytes: u8 };
-  post({ type: 'graph-file', name: graphFile.name, bytes: u8.length });
+  post({ type: 'graph-file', name: graphFile.name, size: u8.length });
 }
 
 function addBundle(run) {
