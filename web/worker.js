@@ -257,6 +257,14 @@ function addBundle(run) {
   run.addShard(0, graphFile.bytes, graphFile.name);
 }
 
+// a run's data, whatever its kind: shards, Planetoid files, KG files or the bundle
+async function addData(nl, run, dataset) {
+  if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
+  else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
+  else if (dataset === 'bundle') addBundle(run);
+  else await addShards(nl, run, dataset);
+}
+
 // ---- a run ----------------------------------------------------------------------
 
 async function train(config, checkpoint) {
@@ -270,11 +278,7 @@ async function train(config, checkpoint) {
     config = nl.normalizeConfig(config);
     run = nl.newRun(config);
     stage = 'data';
-    const dataset = nl.configJSON(config).dataset;
-    if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
-    else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
-    else if (dataset === 'bundle') addBundle(run);
-    else await addShards(nl, run, dataset);
+    await addData(nl, run, nl.configJSON(config).dataset);
     stage = 'run';
     let p = run.start();
     if (checkpoint) { run.restore(checkpoint); p = run.progress(); }
@@ -342,7 +346,7 @@ async function gradcheck(config) {
   try {
     const nl = await enginePromise;
     run = nl.newRun(config);
-    await addShards(nl, run, nl.configJSON(config).dataset);
+    await addData(nl, run, nl.configJSON(config).dataset);
     run.start();
     post({ type: 'gradcheck', config: nl.normalizeConfig(config), result: run.gradcheck() });
   } catch (e) {

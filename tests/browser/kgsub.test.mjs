@@ -98,6 +98,25 @@ test("the page worker trains dataset=bundle from a 'graph-file' message, bit for
   bad[bad.length - 5] ^= 4;
   e = await workerRun(B, { name: 'flip.nlkg', bytes: bad });
   assert.match(e.error, /flip\.nlkg.*CRC-32.*Hint:/);
+  // the gradient check of a bundle run reads the same file
+  const gc = await page.evaluate(async ([config, bytes]) => {
+    const w = new Worker(new URL('./worker.js', location.href), { type: 'module' });
+    try {
+      return await new Promise((resolve) => {
+        w.onmessage = ({ data: m }) => {
+          if (m.type === 'ready') {
+            w.postMessage({ type: 'graph-file', name: 'aifb-sub.nlkg', bytes: new Uint8Array(bytes) });
+            w.postMessage({ type: 'gradcheck', config });
+          }
+          if (m.type === 'gradcheck') resolve(m.result);
+          if (m.type === 'error') resolve({ error: m.message });
+        };
+        w.postMessage({ type: 'init' });
+      });
+    } finally { w.terminate(); }
+  }, [B, [...bytes]]);
+  assert.ok(gc.layers, gc.error);
+  assert.ok(gc.max_rel_err < 0.5, `gradcheck worst relative error ${gc.max_rel_err}`);
 });
 
 test('a share link with hops and max_nodes: the controls show them, the page reports the CLI\'s subset and epochs', { skip, timeout: 120000 }, async () => {
