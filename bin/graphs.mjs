@@ -1,21 +1,51 @@
-// graphs.mjs: where a graph's files are, for the graph tools (`eda`, `graph-subset`) and the
-// site (scripts/build-site.mjs copies them to build/site/graphs/<name>/ with an index.json).
+// graphs.mjs: where a graph's files are: the one place that knows the dataset folders and
+// their file names. The graph tools (`eda`, `graph-subset`), training (lib.mjs shardPaths, for
+// train and sweep) and the site (scripts/build-site.mjs copies them to build/site/graphs/<name>/
+// with an index.json) all ask here.
 //
 // A graph is { name, format, files: [[fileName, path], ...] } for the core's nl_graph_load
-// (wasm/graph.c): the file names are the ones the core expects.
+// (wasm/graph.c) and run_add_shard (core/train.h): the file names are the ones the core expects.
 //   planetoid  ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}          cora, citeseer
 //   rgcn       <name>_stripped.nt.gz, trainingSet.tsv, testSet.tsv        aifb, mutag
 //   kgbench    triples.int.csv(.gz), nodes.int.csv, relations.int.csv,
 //              training.int.csv, validation.int.csv (optional), testing.int.csv
-//   bundle     one file written by `noisylab graph-subset`
+//              (kgbench's nodetypes.int.csv is not needed: see core/kg.h)
+//   bundle     one file written by `noisylab graph-subset` (dataset=bundle, train --graph FILE)
 // A name is looked up in the source folder (../shared/datasets or $NOISYLAB_DATA_DIR);
 // any folder with one of these layouts, or a bundle file, works by its path.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { GRAPH_PARTS, UsageError, graphSourceDir } from './lib.mjs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from './errors.mjs';
 
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const graphSourceDir = () => process.env.NOISYLAB_DATA_DIR || join(root, '..', 'shared', 'datasets');
+export const GRAPH_PARTS = ['x', 'y', 'tx', 'ty', 'allx', 'ally', 'graph', 'test.index'];
 export const GRAPH_SOURCES = { cora: 'planetoid', citeseer: 'planetoid', aifb: 'rgcn', mutag: 'rgcn', 'aifb-kgbench': 'kgbench', 'mmlkg-synthetic': 'kgbench' };
 const KGBENCH = ['nodes.int.csv', 'relations.int.csv', 'training.int.csv', 'validation.int.csv', 'testing.int.csv'];
+
+// what to put into a dataset's folder, for the messages
+const WHAT = {
+  planetoid: (n) => `the eight Planetoid files ind.${n}.{${GRAPH_PARTS.join(',')}} (kimiyoung/planetoid or tkipf/gcn, data/)`,
+  rgcn: (n) => `the R-GCN files ${n}_stripped.nt.gz, trainingSet.tsv and testSet.tsv (tkipf/relational-gcn, rgcn/data/${n}/; the graph from the R-GCN download)`,
+  kgbench: () => 'the kgbench files triples.int.csv(.gz), nodes.int.csv, relations.int.csv, training.int.csv, validation.int.csv and testing.int.csv',
+};
+
+// a named dataset's graph, every required file present; else an error naming the first
+// missing file and what the folder needs
+export function datasetGraph(name) {
+  const format = GRAPH_SOURCES[name];
+  if (!format) throw new UsageError(`'${name}' is not a graph dataset (${Object.keys(GRAPH_SOURCES).join(', ')}).`);
+  const dir = join(graphSourceDir(), name), has = (f) => existsSync(join(dir, f));
+  let want;
+  if (format === 'planetoid') want = GRAPH_PARTS.map((p) => `ind.${name}.${p}`);
+  else if (format === 'rgcn') want = [`${name}_stripped.nt.gz`, 'trainingSet.tsv', 'testSet.tsv'];
+  else want = [has('triples.int.csv.gz') || !has('triples.int.csv') ? 'triples.int.csv.gz' : 'triples.int.csv', ...KGBENCH.filter((f) => f !== 'validation.int.csv' || has(f))];
+  for (const f of want)
+    if (!has(f))
+      throw new Error(`dataset '${name}' is not available: ${join(dir, f)} is missing. Hint: ${format === 'planetoid' ? 'copy' : 'put'} ${WHAT[format](name)} into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${name}/.`);
+  return { name, format, files: want.map((f) => [f, join(dir, f)]) };
+}
 
 // the layout of a folder, or null
 export function folderGraph(dir, name = basename(resolve(dir))) {
@@ -42,20 +72,25 @@ export function resolveGraph(arg) {
   }
   if (!(arg in GRAPH_SOURCES))
     throw new UsageError(`'${arg}' is neither a graph dataset (${Object.keys(GRAPH_SOURCES).join(', ')}), a folder nor a bundle file.`);
-  const dir = join(graphSourceDir(), arg);
-  const g = existsSync(dir) ? folderGraph(dir, arg) : null;
-  if (!g || g.format !== GRAPH_SOURCES[arg])
-    throw new Error(`dataset '${arg}' is not available: ${dir} does not hold its ${GRAPH_SOURCES[arg]} files. Hint: copy them there (see ../shared/datasets/README.md), set NOISYLAB_DATA_DIR to the folder that holds ${arg}/, or give the folder's path.`);
-  return g;
+  try { return datasetGraph(arg); } catch (e) {
+    e.message = e.message.replace(/\.$/, ", or give the folder's path."); // the tools also take a folder
+    throw e;
+  }
+}
+
+// dataset=bundle: the bundle file given to a run (train --graph FILE), checked for existence
+export function bundleGraph(file) {
+  if (!file) throw new UsageError('dataset=bundle trains on one bundle file: give it with --graph FILE (written by `noisylab graph-subset <dataset> --out FILE`).');
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw Object.assign(new Error(`the bundle ${file} does not exist or is not a file. Hint: write it with \`npx noisylab graph-subset aifb --hops 2 --max-nodes 2000 --out ${basename(file)}\`, or check the path.`), { exitCode: 2 });
+  return { name: basename(file), format: 'bundle', files: [[basename(file), file]] };
 }
 
 // every named graph whose source folder is complete, for the site
 export function siteGraphs() {
   const out = [];
   for (const name of Object.keys(GRAPH_SOURCES)) {
-    const dir = join(graphSourceDir(), name);
-    const g = existsSync(dir) ? folderGraph(dir, name) : null;
-    if (g && g.format === GRAPH_SOURCES[name]) out.push(g);
+    try { out.push(datasetGraph(name)); } catch { /* not here: the site goes without it */ }
   }
   return out;
 }

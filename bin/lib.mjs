@@ -5,12 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STATUS } from '../wasm/noisylab.js';
+import { UsageError } from './errors.mjs';
+import { GRAPH_PARTS, GRAPH_SOURCES, bundleGraph, datasetGraph, graphSourceDir } from './graphs.mjs';
+
+export { UsageError, GRAPH_PARTS, graphSourceDir };
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const datasetsDir = () => process.env.NOISYLAB_DATASETS || join(root, 'build', 'datasets');
 
-// A mistake in the command line or its input: exit code 2.
-export class UsageError extends Error {}
+// A mistake in the command line or its input: exit code 2 (UsageError, errors.mjs).
 
 export function parseArgs(argv, flags) {
   const out = { _: [] };
@@ -61,47 +64,23 @@ export function makeReporter(quiet) {
   };
 }
 
-// Graph datasets are not prepared: the core reads the eight raw Planetoid files
-// (ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}, a few hundred KB) straight
-// from the source folder, ../shared/datasets/<name> or $NOISYLAB_DATA_DIR/<name>.
-export const GRAPH_DATASETS = ['cora', 'citeseer'];
-export const GRAPH_PARTS = ['x', 'y', 'tx', 'ty', 'allx', 'ally', 'graph', 'test.index'];
-export const graphSourceDir = () => process.env.NOISYLAB_DATA_DIR || join(root, '..', 'shared', 'datasets');
+// Graph datasets are not prepared: the core reads their raw files straight from the source
+// folder, ../shared/datasets/<name> or $NOISYLAB_DATA_DIR/<name>; graphs.mjs knows the folders
+// and file names (Planetoid ind.<name>.*, the R-GCN N-Triples + TSVs, kgbench CSVs).
+export const GRAPH_DATASETS = Object.keys(GRAPH_SOURCES).filter((d) => GRAPH_SOURCES[d] === 'planetoid');
+export const KG_DATASETS = Object.keys(GRAPH_SOURCES).filter((d) => GRAPH_SOURCES[d] !== 'planetoid');
 
-export function graphPaths(dataset) {
-  const dir = join(graphSourceDir(), dataset);
-  const paths = GRAPH_PARTS.map((p) => join(dir, `ind.${dataset}.${p}`));
-  for (const p of paths)
-    if (!existsSync(p))
-      throw new Error(`dataset '${dataset}' is not available: ${p} is missing. Hint: copy the eight Planetoid files ind.${dataset}.{${GRAPH_PARTS.join(',')}} (kimiyoung/planetoid or tkipf/gcn, data/) into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${dataset}/.`);
-  return paths;
-}
+export const graphPaths = (dataset) => datasetGraph(dataset).files.map(([, p]) => p);
+export const kgPaths = graphPaths;
 
-// Knowledge graphs (model=rgcn|mrgcn) are read raw too, from the same folders: the R-GCN
-// files of aifb and mutag (N-Triples + TSV splits) or a kgbench folder's integer CSVs.
-export const KG_DATASETS = ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic'];
-
-export function kgPaths(dataset) {
-  const dir = join(graphSourceDir(), dataset);
-  const need = (names, what) => {
-    for (const p of names)
-      if (!existsSync(join(dir, p)))
-        throw new Error(`dataset '${dataset}' is not available: ${join(dir, p)} is missing. Hint: put ${what} into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${dataset}/.`);
-    return names.map((p) => join(dir, p));
-  };
-  if (dataset === 'aifb' || dataset === 'mutag')
-    return need([`${dataset}_stripped.nt.gz`, 'trainingSet.tsv', 'testSet.tsv'],
-      `the R-GCN files ${dataset}_stripped.nt.gz, trainingSet.tsv and testSet.tsv (tkipf/relational-gcn, rgcn/data/${dataset}/; the graph from the R-GCN download)`);
-  const triples = ['triples.int.csv.gz', 'triples.int.csv'].find((p) => existsSync(join(dir, p))) || 'triples.int.csv.gz';
-  const optional = existsSync(join(dir, 'validation.int.csv')) ? ['validation.int.csv'] : [];
-  return need([triples, 'nodes.int.csv', 'relations.int.csv', 'training.int.csv', ...optional, 'testing.int.csv'],
-    'the kgbench files triples.int.csv(.gz), nodes.int.csv, relations.int.csv, training.int.csv, validation.int.csv and testing.int.csv');
-}
-
-export function shardPaths(dataset) {
+// the files of a run: shard paths, a graph's files, or (dataset=bundle) the bundle given
+// with --graph; graph is that file, refused for any other dataset
+export function shardPaths(dataset, graph) {
+  if (graph && dataset !== 'bundle')
+    throw new UsageError(`--graph ${graph} is for dataset=bundle (a file written by graph-subset), but the config has dataset=${dataset}, which comes from its own folder: write dataset=bundle, or leave out --graph.`);
+  if (dataset === 'bundle') return [bundleGraph(graph).files[0][1]];
   if (dataset === 'synth') return null;
-  if (GRAPH_DATASETS.includes(dataset)) return graphPaths(dataset);
-  if (KG_DATASETS.includes(dataset)) return kgPaths(dataset);
+  if (dataset in GRAPH_SOURCES) return graphPaths(dataset);
   const dir = join(datasetsDir(), dataset);
   const paths = [join(dir, 'train.shard'), join(dir, 'test.shard')];
   for (const p of paths)
@@ -110,13 +89,13 @@ export function shardPaths(dataset) {
   return paths;
 }
 
-export async function trainWasm(nl, config, report) {
+export async function trainWasm(nl, config, report, graphFile) {
   const run = nl.newRun(config);
   try {
     const { dataset } = nl.configJSON(config);
-    const paths = shardPaths(dataset);
+    const paths = shardPaths(dataset, graphFile);
     // graphs: every file goes to split 0 under its own name (the core tells them apart by name)
-    const graph = GRAPH_DATASETS.includes(dataset) || KG_DATASETS.includes(dataset);
+    const graph = dataset in GRAPH_SOURCES || dataset === 'bundle';
     if (paths) paths.forEach((p, split) => run.addShard(graph ? 0 : split, readFileSync(p), graph ? basename(p) : `${dataset}/${split ? 'test' : 'train'}.shard`));
     const t0 = performance.now();
     run.start();
@@ -132,10 +111,11 @@ export async function trainWasm(nl, config, report) {
   } finally { run.free(); }
 }
 
-export async function trainNative(config, dataset, report) {
+export async function trainNative(config, dataset, report, graphFile) {
   const exe = join(root, 'build', 'native', 'nlrun');
+  const paths = shardPaths(dataset, graphFile) || [];
   if (!existsSync(exe)) throw new Error(`the native engine is not built (${exe}). Hint: run ./build.sh.`);
-  const args = [config, ...(shardPaths(dataset) || [])];
+  const args = [config, ...paths];
   return await new Promise((res, rej) => {
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '', err = '', result = null, isa = 'native';
@@ -166,10 +146,11 @@ export function checkEngine(engine) {
 
 // One run of a normalized config on an engine: the result JSON of `train` (and of
 // every sweep cell, so a cell and `train` of its config give the same bits).
-// nl is the loaded WASM engine (also used to read the config for native).
-export async function trainOne(nl, config, engine, report) {
+// nl is the loaded WASM engine (also used to read the config for native); graphFile is
+// the bundle of a dataset=bundle run (train --graph).
+export async function trainOne(nl, config, engine, report, graphFile) {
   const dataset = nl.configJSON(config).dataset;
-  const result = engine === 'native' ? await trainNative(config, dataset, report) : await trainWasm(nl, config, report);
+  const result = engine === 'native' ? await trainNative(config, dataset, report, graphFile) : await trainWasm(nl, config, report, graphFile);
   result.engine = engine === 'native' ? 'native' : nl.engine;
   result.isa = result.isa || nl.isa();
   const images = result.epochs.length * result.dataset.train;

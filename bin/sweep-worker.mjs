@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadEngine } from '../wasm/noisylab.js';
 import { cellRecord, trainOne } from './lib.mjs';
 
-const { engine, total } = workerData;
+const { engine, total, graph } = workerData; // graph: the bundle of dataset=bundle cells (--graph)
 const nl = await loadEngine({ scalar: engine === 'wasm-scalar' });
 
 parentPort.on('message', async (cell) => {
@@ -22,7 +22,8 @@ parentPort.on('message', async (cell) => {
     epoch() {},
   };
   try {
-    const result = await trainOne(nl, cell.config, engine, report);
+    const bundle = nl.configJSON(cell.config).dataset === 'bundle' ? graph : undefined;
+    const result = await trainOne(nl, cell.config, engine, report, bundle);
     parentPort.postMessage({ type: 'done', record: cellRecord(cell, total, result) });
   } catch (e) {
     parentPort.postMessage({ type: 'failed', message: e.message });

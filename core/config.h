@@ -49,6 +49,7 @@ typedef struct {
     char dataset[CONFIG_NAME_LEN];
     char classes[CONFIG_LIST_LEN]; /* "all" or the kept class ids, "0,3,5" (config_classes) */
     int train, test, val; /* subset sizes; 0 = all (val: 0 = none) */
+    int hops, max_nodes;  /* knowledge graphs: k-hop subgraph (subgraph.h); max_nodes 0 = whole graph */
     char aug[CONFIG_NAME_LEN];
     /* model */
     char model[CONFIG_NAME_LEN];
@@ -84,7 +85,7 @@ typedef struct {
     long long seed;
 } Config;
 
-/* 1 for the knowledge-graph datasets (aifb, mutag, aifb-kgbench, mmlkg-synthetic) */
+/* 1 for the knowledge-graph datasets (aifb, mutag, aifb-kgbench, mmlkg-synthetic, bundle) */
 int config_is_kg(const char *dataset);
 /* Fills every field with its default. */
 void config_defaults(Config *c);

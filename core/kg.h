@@ -24,7 +24,14 @@
    with the input only: every count is checked before it is allocated. On failure the KG is
    left empty (kg_free is still safe).
 
-   The native helpers kg_load_rgcn / kg_load_kgbench read the files of a dataset folder. */
+   The native helpers kg_load_rgcn / kg_load_kgbench read the files of a dataset folder.
+
+   kgbench's nodetypes.int.csv (index,annotation; in dmg777k and mmlkg-synthetic) is not
+   read, on purpose: it only lists the distinct values of nodes.int.csv's annotation column
+   (mmlkg-synthetic: the 9 literal datatypes and "iri"), and that column already gives each
+   node's datatype as text, which is what dtype/dtypes hold here. kgbench's own loader derives
+   the datatypes from the annotation column too. Its indices are not referenced by any other
+   kgbench file, so a graph reads the same with or without it (dmg777k included). */
 #ifndef NL_KG_H
 #define NL_KG_H
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "err.h"
 #include "featurise.h"
 #include "metrics.h"
@@ -21,6 +22,7 @@ static void graph_evaluate(Run *r, int split, float *loss, float *acc);
 static void graph_fit_centroids(Run *r);
 static const char *graph_gradcheck_json(Run *r);
 static const float *gforward(Run *r, int train, Rng *rng);
+static void manifest_value(const char *m, const char *key, char *out, size_t cap);
 
 Run *run_new(const char *config) {
     Run *r = calloc(1, sizeof *r);
@@ -725,6 +727,32 @@ static const char *status_name(int s) {
     return s == RUN_DONE ? "finished" : s == RUN_DIVERGED ? "diverged" : "running";
 }
 
+/* where a KG run's graph came from: its subset (hops, max_nodes) and its bundle's manifest */
+static void kg_source_json(Run *r, size_t *n) {
+    if (r->subset) {
+        const SubReport *s = &r->sub;
+        int lab = 0;
+        for (int i = 0; i < r->kg->n_nodes; i++) lab += r->kg->label[i] >= 0;
+        jprintf(r, n, ",\"subset\":{\"hops\":%d,\"max_nodes\":%d,\"seed\":%llu,\"nodes\":%d,\"triples\":%d,"
+                "\"labelled\":%d,\"from_labelled\":%d,\"from_hops\":%d,\"from_fill\":%d,\"last_hop\":%d,"
+                "\"capped_hop\":%d,\"source_nodes\":%d,\"source_triples\":%d}", s->hops, s->max_nodes,
+                (unsigned long long)s->seed, r->kg->n_nodes, r->kg->n_tri, lab, s->n_labelled, s->n_hops, s->n_fill,
+                s->last_hop, s->capped_hop, r->src_nodes, r->src_tri);
+    }
+    if (r->manifest) {
+        static const char *const keys[] = {"source", "hops", "max_nodes", "seed", "nodes", "triples", "labelled",
+                                           "source_nodes", "source_triples"};
+        char file[160], v[80];
+        json_escape(r->gname, file, sizeof file);
+        jprintf(r, n, ",\"bundle\":{\"file\":\"%s\"", file);
+        for (int k = 0; k < (int)(sizeof keys / sizeof keys[0]); k++) {
+            manifest_value(r->manifest, keys[k], v, sizeof v);
+            jprintf(r, n, ",\"%s\":%s", keys[k], v);
+        }
+        jprintf(r, n, "}");
+    }
+}
+
 const char *run_result_json(Run *r) {
     char cfg[8192], canon[4096], summary[2048], msg[1100];
     json_escape(r->message, msg, sizeof msg);
@@ -752,9 +780,11 @@ const char *run_result_json(Run *r) {
     jprintf(r, &n, "],\"std\":[");
     for (int c = 0; !r->graph && c < r->train_set.c; c++) jprintf(r, &n, "%s%.6f", c ? "," : "", (double)r->norm.std[c]);
     jprintf(r, &n, "]");
-    if (r->net && r->started)
+    if (r->net && r->started) {
         jprintf(r, &n, ",\"nodes\":%d,\"edges\":%ld,\"relations\":%d,\"triples\":%d", r->kg->n_nodes,
                 r->net->g.m - r->kg->n_nodes, r->kg->n_rel, r->kg->n_tri);
+        kg_source_json(r, &n);
+    }
     else if (r->graph && r->started)
         jprintf(r, &n, ",\"nodes\":%d,\"edges\":%ld,\"features\":%d", r->pg->n, r->gnn->adj.nnz, r->pg->F);
     jprintf(r, &n, "},\"epochs\":[");
@@ -1044,6 +1074,7 @@ void run_free(Run *r) {
     if (r->gnn) gnn_free(r->gnn);
     if (r->net) kgnet_free(r->net);
     if (r->kg) kg_free(r->kg);
+    free(r->manifest);
     free(r->pg), free(r->gnn), free(r->net), free(r->kg), free(r->glogits), free(r->gdlogits);
     free(r);
 }
@@ -1092,6 +1123,22 @@ static int keep_file(Run *r, int part, const uint8_t *buf, size_t len, const cha
 static int kg_add_file(Run *r, const uint8_t *buf, size_t len, const char *name) {
     const char *ds = r->cfg.dataset;
     int part = -1;
+    if (!strcmp(ds, "bundle")) { /* one file, under any name: its magic says what it is */
+        if (!kg_is_bundle(buf, len))
+            return nl_fail("%s is not a graph bundle (it does not start with %s, %zu bytes). Hint: dataset=bundle "
+                           "trains on a file written by `npx noisylab graph-subset ... --out FILE.nlkg`.",
+                           name, KGB_MAGIC, len);
+        if (r->gfile[0])
+            return nl_fail("%s: a bundle was already added (%s); a bundle run reads one file. Hint: add one bundle.",
+                           name, r->gname);
+        /* the file name without its folder: the result JSON holds no machine's path, and the
+           CLI (a path) and the page (a file name) report the same bits */
+        const char *base = name;
+        for (const char *p = name; *p; p++)
+            if (*p == '/' || *p == '\\') base = p + 1;
+        snprintf(r->gname, sizeof r->gname, "%s", base);
+        return keep_file(r, 0, buf, len, name);
+    }
     if (is_rgcn_kg(ds)) {
         for (int k = 0; k < 4; k++)
             if (ends_with(name, kg_rgcn_parts[k])) part = k == 3 ? 0 : k;
@@ -1145,13 +1192,65 @@ static int *split_ids(const KG *g, int split, int *count) {
     return ids;
 }
 
+/* config keys hops, max_nodes: r->kg becomes its k-hop subgraph (train.h). The seed's
+   STREAM_SUBGRAPH, as graph-subset: the same string cuts the same subgraph everywhere. */
+static int kg_subset(Run *r) {
+    const Config *c = &r->cfg;
+    KG *g = r->kg, sub;
+    int L = 0;
+    for (int i = 0; i < g->n_nodes; i++) L += g->label[i] >= 0;
+    if (c->max_nodes < L)
+        return nl_fail("config key 'max_nodes': %d is smaller than the %d labelled nodes of dataset=%s, which a "
+                       "subset always keeps (dropping some would change the task). Hint: write max_nodes=%d or "
+                       "more, or max_nodes=0 for the whole graph.", c->max_nodes, L, c->dataset, L);
+    int *orig = NULL;
+    if (kg_subgraph(g, c->hops, c->max_nodes, (uint64_t)c->seed, &sub, &orig, NULL, &r->sub) < 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", nl_error());
+        return nl_fail("dataset=%s with hops=%d&max_nodes=%d: %s", c->dataset, c->hops, c->max_nodes, why);
+    }
+    free(orig); /* the run needs no mapping back: its result counts nodes, not ids */
+    r->subset = 1, r->src_nodes = g->n_nodes, r->src_tri = g->n_tri;
+    kg_free(g);
+    *g = sub;
+    return 0;
+}
+
+/* the value of "key" in a flat JSON object (the bundle's manifest) as a JSON value: a
+   whole number, or a string of safe characters (quoted); "null" when absent or anything
+   else, so a hand-edited manifest cannot break the result JSON */
+static void manifest_value(const char *m, const char *key, char *out, size_t cap) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = m ? strstr(m, pat) : NULL;
+    snprintf(out, cap, "null");
+    if (!p) return;
+    p += strlen(pat);
+    size_t n = 0;
+    if (*p == '"') {
+        for (p++; p[n] && p[n] != '"' && n < 63; n++) {
+            char ch = p[n];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                  ch == '_' || ch == '.'))
+                return;
+        }
+        if (p[n] == '"') snprintf(out, cap, "\"%.*s\"", (int)n, p);
+    } else {
+        for (; (p[n] >= '0' && p[n] <= '9') && n < 20; n++) {}
+        if (n > 0) snprintf(out, cap, "%.*s", (int)n, p);
+    }
+}
+
 /* reads the KG from its files and builds the rgcn/mrgcn model; sets N, K and the splits */
 static int kg_start(Run *r, int *N, int *K) {
     Config *c = &r->cfg;
     const char *ds = c->dataset;
-    int rgcn_files = is_rgcn_kg(ds);
+    int rgcn_files = is_rgcn_kg(ds), bundle = !strcmp(ds, "bundle");
     static const char *const rgcn_names[] = {"<dataset>_stripped.nt.gz", "trainingSet.tsv", "testSet.tsv"};
-    for (int k = 0; k < (rgcn_files ? 3 : 6); k++) {
+    if (bundle && !r->gfile[0])
+        return nl_fail("dataset 'bundle': no bundle file was added. Hint: CLI: `npx noisylab train \"dataset=bundle&...\" "
+                       "--graph FILE.nlkg` (a file written by graph-subset); page: pick the bundle file before Run.");
+    for (int k = 0; k < (rgcn_files ? 3 : 6) && !bundle; k++) {
         if (r->gfile[k] || (!rgcn_files && k == KB_VALID)) continue;
         char want[64];
         if (rgcn_files && k == 0) snprintf(want, sizeof want, "%s_stripped.nt.gz", ds);
@@ -1166,7 +1265,9 @@ static int kg_start(Run *r, int *N, int *K) {
     KgFile f[6];
     for (int k = 0; k < 6; k++) f[k] = (KgFile){r->gfile[k], r->glen[k], NULL};
     int rc;
-    if (rgcn_files) {
+    if (bundle) {
+        rc = kg_bundle_read(r->gfile[0], r->glen[0], r->gname, r->kg, NULL, &r->manifest);
+    } else if (rgcn_files) {
         const char *const *drop;
         const char *ec, *lc;
         int nd;
@@ -1182,6 +1283,7 @@ static int kg_start(Run *r, int *N, int *K) {
     }
     for (int k = 0; k < PL_FILES; k++) free(r->gfile[k]), r->gfile[k] = NULL;
     if (rc < 0) return -1;
+    if (c->max_nodes > 0 && kg_subset(r) < 0) return -1;
     KG *g = r->kg;
     *N = g->n_nodes, *K = g->n_classes;
     if (*K > LOSS_MAX_CLASSES) return nl_fail("dataset '%s' has %d classes; at most %d are supported. Hint: "

@@ -49,6 +49,17 @@
        folders "triples.int.csv(.gz)", "nodes.int.csv", "relations.int.csv",
        "training.int.csv", "validation.int.csv" (optional), "testing.int.csv".
        mrgcn featurises the literals once at run_start (featurise.h).
+     - dataset=bundle: one file written by `noisylab graph-subset` (bundle.h), added
+       under any name; its magic is checked when it is added, the rest at run_start.
+       The result JSON echoes its manifest (source, hops, max_nodes, seed, sizes) under
+       dataset.bundle, so a result says what graph it was trained on.
+     - Subsets (config keys hops, max_nodes > 0): run_start replaces the graph by
+       kg_subgraph(graph, hops, max_nodes, seed) (subgraph.h, stream STREAM_SUBGRAPH of
+       the run's seed), before anything else draws from the seed, so the same string
+       gives the same subgraph and the same bits in the CLI and the page; it is the
+       same subgraph as `graph-subset --hops H --max-nodes M --seed S`. The split is
+       the graph's own (every labelled node is kept); dataset.subset in the result JSON
+       gives its size (nodes, triples, labelled, and how many came from hops and fill).
      - One step is one full-batch epoch: a training-mode forward over the
        whole graph, the loss over the labelled training nodes only (nodes
        outside train_idx contribute nothing), backward, one optimizer step;
@@ -72,6 +83,7 @@
 #include "model.h"
 #include "planetoid.h"
 #include "rgcn.h"
+#include "subgraph.h"
 
 enum { RUN_TRAINING = 0, RUN_EPOCH_END = 1, RUN_DONE = 2, RUN_DIVERGED = 3 };
 
@@ -127,6 +139,11 @@ typedef struct {
     Gnn *gnn;
     KG *kg;        /* knowledge-graph runs: the graph (its files sit in gfile until run_start) */
     KgNet *net;    /* and the rgcn/mrgcn model (then pg and gnn are NULL) */
+    char gname[64];  /* dataset=bundle: the bundle's file name (messages, result JSON) */
+    char *manifest;  /* dataset=bundle: its manifest.json (what it was cut from) */
+    int subset;      /* max_nodes > 0: the run trains on kg_subgraph of the dataset */
+    SubReport sub;   /* and how that subgraph was made */
+    int src_nodes, src_tri; /* the graph the subgraph was cut from */
     float wd_first;           /* weight decay of the first layer only (gcn, sage) */
     float *glogits, *gdlogits; /* the logits of a node subset and their gradient */
 } Run;

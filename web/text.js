@@ -33,7 +33,7 @@ export const LOSS_TEXT = {
 // what each group of controls is for; a key the core adds later lands in 'Other'
 export const GROUPS = [
   { name: 'Preset', keys: ['preset'] },
-  { name: 'Data', keys: ['dataset', 'classes', 'train', 'test', 'val', 'aug'] },
+  { name: 'Data', keys: ['dataset', 'classes', 'train', 'test', 'val', 'hops', 'max_nodes', 'aug'] },
   { name: 'Label noise and imbalance', keys: ['noise_type', 'noise', 'noise_matrix', 'imbalance', 'rho'] },
   { name: 'Loss', keys: ['loss', 'alpha', 'beta', 'q', 'gamma', 'cb_beta', 'margin', 'pnorm'] },
   { name: 'Model', keys: ['model', 'mult', 'depth', 'width', 'act', 'dropout', 'init', 'bn_momentum', 'hidden', 'heads', 'out_heads', 'attn_dropout'] },
@@ -46,6 +46,9 @@ export const GROUPS = [
 // keys shown only when another key has one of these values (the core accepts them always)
 export const SHOWN_WHEN = {
   classes: { dataset: ['synth', 'mnist', 'fashion-mnist', 'cifar10'] }, // graphs refuse a class subset
+  // the k-hop subset of a knowledge graph (core/subgraph.h); other datasets refuse it
+  hops: { dataset: ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic', 'bundle'] },
+  max_nodes: { dataset: ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic', 'bundle'] },
   noise_matrix: { noise_type: ['custom'] },
   noise: { noise_type: ['sym', 'sym-incl', 'asym', 'pair'] },
   rho: { imbalance: ['long-tail', 'step'] },
@@ -62,4 +65,5 @@ export const DATASET_NOTES = {
   mnist: 'Handwritten digits.',
   'fashion-mnist': 'Zalando article images, a harder drop-in for MNIST.',
   cifar10: 'Test accuracy is on the 1,000 available test images (test_batch images 0–999), not the usual 10,000.',
+  bundle: 'A knowledge graph in one file, written by `npx noisylab graph-subset` (e.g. a k-hop cut of dmg777k): pick the file before Run. The result names the file and what it was cut from.',
 };

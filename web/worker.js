@@ -8,6 +8,14 @@
 //                   { type: 'gradcheck', config }       the gradient check of a config's model
 //                   { type: 'images', id, dataset, idx, split } images of the test (1) or training (0) shard, for the galleries
 //                   { type: 'dataset', id, dataset }    counts and shape of a dataset's shards
+//                   { type: 'graph-file', name, bytes } the bundle for runs with dataset=bundle: a file
+//                                                       written by `noisylab graph-subset` (bytes: Uint8Array
+//                                                       or ArrayBuffer, may be transferred; name: its file
+//                                                       name, shown in messages and in result.dataset.bundle).
+//                                                       Send it before 'run'; it is kept for every later run
+//                                                       until another one replaces it. Only its magic is
+//                                                       checked here; the run checks the rest and fails with
+//                                                       an 'error' naming the file.
 //   worker -> page  { type: 'ready', engine, isa, version, fallback? }
 //                   { type: 'loading', file, loaded, total, cached }   dataset download progress
 //                   { type: 'started', config, progress, resumed }
@@ -17,6 +25,7 @@
 //                   { type: 'done', result }            result.status: finished | diverged
 //                   { type: 'stopped', progress, seconds }
 //                   { type: 'gradcheck', result }  { type: 'images', id, ... }  { type: 'dataset', id, ... }
+//                   { type: 'graph-file', name, size }   the bundle was kept (size in bytes)
 //                   { type: 'warn', message }           something failed that the run survives
 //                   { type: 'error', where, message }
 //
@@ -203,7 +212,7 @@ async function addGraphFiles(run, name) {
 }
 
 // Knowledge graphs (model=rgcn|mrgcn) come the same way, as their raw files under
-// graphs/<name>/ (the R-GCN N-Triples + TSVs, or a kgbench folder's CSVs; see bin/lib.mjs kgPaths).
+// graphs/<name>/ (the R-GCN N-Triples + TSVs, or a kgbench folder's CSVs; see bin/graphs.mjs datasetGraph).
 const KGS = ['aifb', 'mutag', 'aifb-kgbench', 'mmlkg-synthetic'];
 async function addKgFiles(run, name) {
   // each entry: alternative names (the first found is used); null marks an optional file
@@ -229,6 +238,33 @@ async function addKgFiles(run, name) {
   }
 }
 
+// dataset=bundle: one file from the page (message 'graph-file'), kept for the runs that follow.
+// A k-hop subset of a named KG needs no file: its config (hops, max_nodes) cuts it in the core.
+let graphFile = null; // { name, bytes: Uint8Array }
+
+function keepGraphFile(name, bytes) {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const magic = 'NLKGBND1';
+  if (u8.length < 8 || [...magic].some((c, i) => u8[i] !== c.charCodeAt(0)))
+    return post({ type: 'error', where: 'graph-file', message: `${name} is not a graph bundle (it does not start with ${magic}). Hint: pick a file written by \`npx noisylab graph-subset ... --out FILE.nlkg\`.` });
+  graphFile = { name: String(name || 'graph.nlkg'), bytes: u8 };
+  post({ type: 'graph-file', name: graphFile.name, size: u8.length });
+}
+
+function addBundle(run) {
+  if (!graphFile)
+    throw new Error("dataset=bundle trains on a graph bundle, but none was given. Hint: pick a bundle file (written by `npx noisylab graph-subset`) before Run.");
+  run.addShard(0, graphFile.bytes, graphFile.name);
+}
+
+// a run's data, whatever its kind: shards, Planetoid files, KG files or the bundle
+async function addData(nl, run, dataset) {
+  if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
+  else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
+  else if (dataset === 'bundle') addBundle(run);
+  else await addShards(nl, run, dataset);
+}
+
 // ---- a run ----------------------------------------------------------------------
 
 async function train(config, checkpoint) {
@@ -242,10 +278,7 @@ async function train(config, checkpoint) {
     config = nl.normalizeConfig(config);
     run = nl.newRun(config);
     stage = 'data';
-    const dataset = nl.configJSON(config).dataset;
-    if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
-    else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
-    else await addShards(nl, run, dataset);
+    await addData(nl, run, nl.configJSON(config).dataset);
     stage = 'run';
     let p = run.start();
     if (checkpoint) { run.restore(checkpoint); p = run.progress(); }
@@ -313,7 +346,7 @@ async function gradcheck(config) {
   try {
     const nl = await enginePromise;
     run = nl.newRun(config);
-    await addShards(nl, run, nl.configJSON(config).dataset);
+    await addData(nl, run, nl.configJSON(config).dataset);
     run.start();
     post({ type: 'gradcheck', config: nl.normalizeConfig(config), result: run.gradcheck() });
   } catch (e) {
@@ -330,6 +363,7 @@ self.onmessage = ({ data: msg }) => {
   switch (msg.type) {
     case 'init': return init(msg.scalar);
     case 'run': return train(msg.config, msg.checkpoint);
+    case 'graph-file': return keepGraphFile(msg.name, msg.bytes);
     case 'pause':
       if (running && !paused) { let resolve; paused = { promise: new Promise((r) => (resolve = r)) }; paused.resolve = resolve; }
       return;

@@ -12,6 +12,7 @@ export function edaTarget(arg) {
   if (arg.includes('=') && !arg.includes('/')) {
     const d = new URLSearchParams(arg).get('dataset');
     if (!d) throw new UsageError(`the config '${arg}' names no dataset; write e.g. "dataset=aifb".`);
+    if (d === 'bundle') throw new UsageError('dataset=bundle is a file: give its path, e.g. noisylab eda aifb-2hop.nlkg.');
     if (!(d in GRAPH_SOURCES)) throw new UsageError(`dataset '${d}' is not a graph; eda takes ${Object.keys(GRAPH_SOURCES).join(', ')}, a folder or a bundle.`);
     return resolveGraph(d);
   }

@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NlError, loadEngine } from '../../wasm/noisylab.js';
 import { UsageError, checkEngine, csvText, fmtTime, parseArgs, readResults, shardPaths, summaryTable } from '../lib.mjs';
 
 export const usage = [
-  'sweep "<base config>" --grid "loss=ce,nce+rce&noise=0,0.4&seed=0,1,2" [--jobs N] [--shard K/N] [--out PREFIX] [--resume] [--engine wasm-simd|wasm-scalar|native]',
+  'sweep "<base config>" --grid "loss=ce,nce+rce&noise=0,0.4&seed=0,1,2" [--jobs N] [--shard K/N] [--out PREFIX] [--resume] [--engine wasm-simd|wasm-scalar|native] [--graph BUNDLE]   --graph: as for train, the file of the dataset=bundle cells',
 ];
 
 const decodeKey = (k) => { try { return decodeURIComponent(k); } catch { return k; } };
@@ -137,7 +137,7 @@ function runPool(todo, jobs, workerData, { onDone, onFail, onProgress }) {
 const axesText = (axes) => Object.entries(axes).map(([k, v]) => `${k}=${v}`).join(' ');
 
 export async function run(argv) {
-  const a = parseArgs(argv, { grid: 'value', jobs: 'value', shard: 'value', out: 'value', resume: 'bool', engine: 'value' });
+  const a = parseArgs(argv, { grid: 'value', jobs: 'value', shard: 'value', out: 'value', resume: 'bool', engine: 'value', graph: 'value' });
   if (a._.length !== 1 || a.grid === undefined)
     throw new UsageError('sweep takes one base config string and --grid, e.g. noisylab sweep "train=1000&epochs=2" --grid "loss=ce,nce+rce&seed=0,1".');
   const engine = checkEngine(a.engine || 'wasm-simd');
@@ -148,7 +148,11 @@ export async function run(argv) {
   const cells = expandGrid(nl, a._[0], parseGrid(a.grid));
   const mine = shardOf(cells, shard);
   // a dataset that is not prepared fails now, not once per cell
-  for (const d of new Set(mine.map((c) => nl.configJSON(c.config).dataset))) shardPaths(d);
+  const datasets = new Set(mine.map((c) => nl.configJSON(c.config).dataset));
+  for (const d of datasets) shardPaths(d, d === 'bundle' ? a.graph : undefined);
+  if (a.graph && !datasets.has('bundle'))
+    throw new UsageError(`--graph ${a.graph} is for cells with dataset=bundle, and this sweep has none: write dataset=bundle in the base config, or leave out --graph.`);
+  const graph = a.graph ? resolve(a.graph) : undefined;
 
   // the default name is the same for the same grid, so --resume finds it again
   const hash = createHash('sha256').update(cells.map((c) => c.config).join('\n')).digest('hex').slice(0, 8);
@@ -186,7 +190,7 @@ export async function run(argv) {
     const bar = '#'.repeat(Math.round(frac * 30)).padEnd(30, '.');
     process.stderr.write(`\r[${bar}] ${done}/${todo.length} cells, ${fracs.length} running  ${fmtTime(seconds)} elapsed, ETA ${fmtTime(frac > 0 ? seconds / frac - seconds : Infinity)}  `);
   };
-  await runPool(todo, jobs, { engine, total: cells.length }, {
+  await runPool(todo, jobs, { engine, total: cells.length, graph }, {
     onDone(cell, rec) {
       done++;
       appendFileSync(jsonl, JSON.stringify(rec) + '\n');

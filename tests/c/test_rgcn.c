@@ -14,19 +14,28 @@
       the same bits twice, its gradient check passes, a checkpoint restored into a
       fresh run ends bit-identically; a split naming an unknown node, a missing file,
       patience without a validation split and a model/dataset mismatch give clear
-      messages. */
+      messages.
+   5. Subsets and bundles, on AIFB too: a run with hops=2&max_nodes=1000 trains on the
+      k-hop subgraph (its size in the result JSON), gives the same bits twice and learns,
+      and a checkpoint of it restores bit-identically;
+      a bundle of the same subgraph (kg_subgraph + kg_bundle_write, as graph-subset) run
+      with dataset=bundle gives the same epochs bit for bit, and echoes its manifest; a
+      cap below the labelled nodes, a flipped byte, a file that is no bundle and a bundle
+      run without its file fail with clear messages. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "check.h"
 #include "err.h"
 #include "featurise.h"
 #include "kg.h"
 #include "rgcn.h"
 #include "rng.h"
+#include "subgraph.h"
 #include "train.h"
 
 static Rng rng;
@@ -466,6 +475,128 @@ static void test_runs(const Files *f) {
     run_free(r);
 }
 
+/* ------------------------------------------------------------------------- */
+/* 5: subsets (hops, max_nodes) and bundles                                   */
+
+/* the "epochs" array of a result JSON (a malloc'd copy) */
+static char *epochs_of(const char *j) {
+    const char *a = strstr(j, "\"epochs\":["), *b = a ? strstr(a, "]") : NULL;
+    if (!a || !b) return dup("");
+    char *p = malloc((size_t)(b - a) + 1);
+    memcpy(p, a, (size_t)(b - a));
+    p[b - a] = 0;
+    return p;
+}
+
+static Run *bundle_run(const char *cfg, const uint8_t *buf, size_t len, const char *name) {
+    Run *r = run_new(cfg);
+    if (r && run_add_shard(r, 0, buf, len, name) < 0) {
+        run_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void test_subsets(const Files *f) {
+    const char *cfg = "dataset=aifb&model=rgcn&hops=2&max_nodes=1000&bases=10&hidden=8&opt=adam&lr=0.01&wd=0&"
+                      "epochs=10&tsne=20&seed=1";
+    char *first = NULL;
+    for (int t = 0; t < 2; t++) {
+        Run *r = aifb_run(cfg, f, 3);
+        CHECK(r != NULL, "aifb subset run: %s", nl_error());
+        if (!r) return;
+        CHECK(finish(r) == RUN_DONE, "aifb subset run ends: %s", nl_error());
+        const char *j = run_result_json(r);
+        /* 176 labelled + 824 of the 1-hop neighbours (hop 1 does not fit: it is sampled) */
+        CHECK(strstr(j, "\"nodes\":1000,") && strstr(j, "\"subset\":{\"hops\":2,\"max_nodes\":1000,\"seed\":1,") &&
+              strstr(j, "\"labelled\":176,\"from_labelled\":176,\"from_hops\":824,\"from_fill\":0") &&
+              strstr(j, "\"source_nodes\":8285,\"source_triples\":29043}") && strstr(j, "\"train\":140") &&
+              strstr(j, "\"test\":36"), "result JSON of a subset run: %.400s", strstr(j, "\"dataset\""));
+        /* chance is 15/36; the whole graph gives > 0.75 in 10 epochs, 1000 of its 8285 nodes ~0.8 */
+        CHECK(r->hist[9].test_acc > 0.6f, "a 2-hop subset of AIFB learns: test accuracy %g", (double)r->hist[9].test_acc);
+        if (!first) first = dup(j);
+        else CHECK(!strcmp(first, j), "the same subset config gives the same bits");
+        run_free(r);
+    }
+    /* a checkpoint of a subset run, restored into a fresh one (which cuts the same subset) */
+    Run *a = aifb_run(cfg, f, 3), *b = aifb_run(cfg, f, 3);
+    CHECK(a && b && run_start(b) == 0, "subset runs: %s", nl_error());
+    if (a && b) {
+        for (int e = 0; e < 4; e++) run_step(a, 1);
+        size_t len;
+        const uint8_t *ck = run_checkpoint(a, &len);
+        uint8_t *copy = ck ? malloc(len) : NULL;
+        if (copy) memcpy(copy, ck, len);
+        CHECK(copy && run_restore(b, copy, len) == 0, "restore a subset run: %s", nl_error());
+        free(copy);
+        finish(a), finish(b);
+        char *ja = dup(run_result_json(a));
+        CHECK(!strcmp(ja, run_result_json(b)), "a restored subset run ends bit-identically");
+        if (first) CHECK(!strcmp(ja, first), "and as the run that never stopped");
+        free(ja);
+    }
+    run_free(a), run_free(b);
+    /* the same subgraph as a bundle (what graph-subset writes): the same epochs, bit for bit */
+    KG g, sub;
+    memset(&g, 0, sizeof g);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/aifb", data_dir());
+    int *orig = NULL;
+    SubReport rep;
+    uint8_t *bund = NULL;
+    size_t blen = 0;
+    CHECK(kg_load_rgcn(&g, dir, "aifb") == 0, "load aifb: %s", nl_error());
+    CHECK(kg_subgraph(&g, 2, 1000, 1, &sub, &orig, NULL, &rep) == 0, "subgraph: %s", nl_error());
+    const char *man = "{\"format\":\"noisylab-kg-bundle\",\"version\":1,\"source\":\"aifb\",\"hops\":2,"
+                      "\"max_nodes\":1000,\"seed\":1,\"nodes\":1000,\"note\":\"<\\\"weird\\\">\"}";
+    CHECK(kg_bundle_write(&sub, orig, man, &bund, &blen) == 0, "bundle: %s", nl_error());
+    kg_free(&g), kg_free(&sub), free(orig);
+    const char *bcfg = "dataset=bundle&model=rgcn&bases=10&hidden=8&opt=adam&lr=0.01&wd=0&epochs=10&tsne=20&seed=1";
+    Run *r = bund ? bundle_run(bcfg, bund, blen, "some/dir/aifb-sub.nlkg") : NULL;
+    CHECK(r != NULL, "bundle run: %s", nl_error());
+    if (r && first) {
+        CHECK(finish(r) == RUN_DONE, "bundle run ends: %s", nl_error());
+        const char *j = run_result_json(r);
+        char *ea = epochs_of(first), *eb = epochs_of(j);
+        CHECK(*ea && !strcmp(ea, eb), "a bundle of the subset trains to the same bits as the subset config");
+        free(ea), free(eb);
+        CHECK(strstr(j, "\"bundle\":{\"file\":\"aifb-sub.nlkg\",\"source\":\"aifb\",\"hops\":2,\"max_nodes\":1000,"
+                        "\"seed\":1,\"nodes\":1000,\"triples\":null") != NULL,
+              "the result echoes the manifest (no folder in the name, absent fields null): %.300s", strstr(j, "\"bundle\""));
+    }
+    run_free(r);
+    /* bad input */
+    r = aifb_run("dataset=aifb&model=rgcn&hops=2&max_nodes=100&epochs=2", f, 3);
+    CHECK(r && run_start(r) < 0 && strstr(nl_error(), "config key 'max_nodes': 100 is smaller than the 176 labelled") &&
+          strstr(nl_error(), "Hint: write max_nodes=176"), "cap below the labelled set: %s", nl_error());
+    run_free(r);
+    CHECK(run_new("dataset=aifb&model=rgcn&hops=2") == NULL && strstr(nl_error(), "config key 'hops'") &&
+          strstr(nl_error(), "max_nodes"), "hops without max_nodes: %s", nl_error());
+    CHECK(run_new("dataset=cora&model=gcn&max_nodes=500") == NULL && strstr(nl_error(), "config key 'max_nodes'") &&
+          strstr(nl_error(), "for knowledge graphs"), "a subset of cora: %s", nl_error());
+    CHECK(run_new("dataset=aifb&model=rgcn&max_nodes=100000001") == NULL && strstr(nl_error(), "out of range"),
+          "max_nodes out of range: %s", nl_error());
+    if (bund) {
+        bund[blen / 2] ^= 0x20; /* a flipped byte inside a member: its CRC fails */
+        r = bundle_run(bcfg, bund, blen, "flipped.nlkg");
+        CHECK(r && run_start(r) < 0 && strstr(nl_error(), "flipped.nlkg") && strstr(nl_error(), "Hint:"),
+              "a flipped byte: %s", nl_error());
+        run_free(r);
+        r = bundle_run(bcfg, bund, 40, "short.nlkg");
+        CHECK(r && run_start(r) < 0 && strstr(nl_error(), "short.nlkg") && strstr(nl_error(), "Hint:"),
+              "a truncated bundle: %s", nl_error());
+        run_free(r);
+    }
+    CHECK(bundle_run(bcfg, f->buf[1], f->len[1], "trainingSet.tsv") == NULL &&
+          strstr(nl_error(), "trainingSet.tsv is not a graph bundle"), "not a bundle: %s", nl_error());
+    r = run_new(bcfg);
+    CHECK(r && run_start(r) < 0 && strstr(nl_error(), "no bundle file was added") && strstr(nl_error(), "--graph"),
+          "a bundle run without its file: %s", nl_error());
+    run_free(r);
+    free(bund);
+    free(first);
+}
+
 int main(void) {
     rng_init(&rng, 7, 1);
     test_relgraph();
@@ -481,7 +612,7 @@ int main(void) {
         ok &= f.buf[k] != NULL;
     }
     if (!ok) printf("test_rgcn: SKIP runs: %s/aifb not found (set NOISYLAB_DATA_DIR)\n", data_dir());
-    else test_runs(&f);
+    else test_runs(&f), test_subsets(&f);
     for (int k = 0; k < 3; k++) free(f.buf[k]);
     return check_summary("test_rgcn");
 }
