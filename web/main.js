@@ -807,7 +807,21 @@ const historyView = new History({
   isBusy: (id) => record?.id === id && ['running', 'paused', 'stopping'].includes(lab.state),
 });
 let sweep = null;
-const graphPanel = new GraphPanel($('graph-panel'), { notice, lab }); // EDA in its own Worker (graph.js)
+// "Train on this subset": the training worker keeps the bundle's bytes, and the experiment
+// becomes dataset=bundle with the form's R-GCN settings (or the aifb-rgcn preset's when the
+// form holds no knowledge-graph model). The bundle is a file, so a link to this run needs it too.
+function trainOnBundle({ file, bytes }) {
+  if (!ready || ['running', 'paused', 'stopping'].includes(lab.state) || sweep.busy) return;
+  const cfg = nl.configJSON(canonical);
+  const kept = canonical.split('&').filter((kv) => !/^(v|preset|dataset|hops|max_nodes)=/.test(kv));
+  const base = ['rgcn', 'mrgcn'].includes(cfg.model) ? kept : ['preset=aifb-rgcn'];
+  if (!tryConfig([...base, 'dataset=bundle'].join('&'), { fromForm: false })) return;
+  worker.postMessage({ type: 'graph-file', name: file, bytes: bytes.slice() }); // a copy: the panel keeps its own
+  tabs.show('run');
+  startRun();
+  notice(`Training on the subset ${file}. A link to this run needs that file: keep the downloaded bundle with it.`, 'info');
+}
+const graphPanel = new GraphPanel($('graph-panel'), { notice, lab, onTrainSubset: trainOnBundle }); // EDA in its own Worker (graph.js)
 
 async function boot() {
   setState('loading', scalar ? 'loading the scalar core' : 'loading the core');

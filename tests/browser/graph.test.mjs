@@ -125,8 +125,21 @@ test('the subset builder: the CLI\'s bundle byte for byte, its report and EDA; t
   assert.match(report, /labelled kept176 \(140 training, 36 test\)/);
   assert.match(report, new RegExp(`literals per modalitytext ${eda.literal_modalities.text.toLocaleString('en')}`));
   assert.match(await page.locator('#graph-facts').textContent(), /bundleaifb, 2 hops, at most 3,000 nodes, seed 1/);
-  assert.equal(await page.locator('#graph-train-subset').isVisible(), false, 'no training hook yet: the button is hidden');
   await screenshot(page, 'graph-subset');
+
+  // "Train on this subset": the experiment becomes dataset=bundle with the form's R-GCN keys,
+  // and trains to the bits of `noisylab train ... --graph <the same bundle>`
+  await page.click('#graph-train-subset');
+  assert.equal(await waitForState(page, ['finished', 'error', 'stopped'], 90000), 'finished', await page.locator('#notice').textContent());
+  const config = await page.evaluate(() => window.__lab.canonical);
+  assert.match(config, /dataset=bundle/);
+  assert.match(config, /model=rgcn/);
+  assert.match(config, /epochs=5/, 'the form\'s keys are kept');
+  const trained = JSON.parse(cli(['train', config, '--graph', bundle, '--json']));
+  const result = await page.evaluate(() => window.__lab.result);
+  assert.equal(JSON.stringify(result.epochs), JSON.stringify(trained.epochs));
+  assert.equal(result.last_test_acc, trained.last_test_acc);
+  assert.match(await page.locator('#notice').textContent(), /Training on the subset aifb-2hop\.nlkg/);
 
   // errors: the core's message in the notice, and the download of the last subset is gone
   for (const [hops, max, re] of [['-1', '3000', /subgraph: hops is -1\. Hint: give 0 or more hops/],
@@ -146,7 +159,7 @@ test('the subset builder: the CLI\'s bundle byte for byte, its report and EDA; t
   await page.selectOption('#graph-select', 'cora');
   assert.equal(await page.locator('#graph-subset').isEnabled(), false);
   assert.match(await page.locator('#graph-subset-hint').textContent(), /cora is a citation graph/);
-  assert.equal(await page.locator('#status').getAttribute('data-state'), 'ready', 'the lab is still ready');
+  assert.equal(await page.locator('#status').getAttribute('data-state'), 'finished', 'the subset errors leave the finished run as it was');
   assert.deepEqual(problems, []);
   await page.close();
 });
