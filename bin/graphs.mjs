@@ -11,8 +11,9 @@
 //              training.int.csv, validation.int.csv (optional), testing.int.csv
 //              (kgbench's nodetypes.int.csv is not needed: see core/kg.h)
 //   bundle     one file written by `noisylab graph-subset` (dataset=bundle, train --graph FILE)
-// A name is looked up in the source folder (../shared/datasets or $NOISYLAB_DATA_DIR);
-// any folder with one of these layouts, or a bundle file, works by its path.
+// A name is looked up in the source folder (../shared/datasets or $NOISYLAB_DATA_DIR), then
+// in the download folder (build/raw or $NOISYLAB_RAW_DIR: `noisylab download <name>` puts
+// cora, citeseer, aifb, mutag and dmg777k there); the first complete folder wins. Any folder with one of these layouts, or a bundle file, works by its path.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,14 @@ import { UsageError } from './errors.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const graphSourceDir = () => process.env.NOISYLAB_DATA_DIR || join(root, '..', 'shared', 'datasets');
+// where datasets/download.mjs puts its files (the same default as datasets/prepare.mjs)
+export const graphRawDir = () => process.env.NOISYLAB_RAW_DIR || join(root, 'build', 'raw');
+// the graphs `noisylab download` fetches (datasets/download.mjs SOURCES)
+export const DOWNLOADABLE = ['cora', 'citeseer', 'aifb', 'mutag', 'dmg777k'];
+// too large to copy into the static site (nodes.int.csv is 641 MB)
+export const NOT_ON_SITE = ['dmg777k'];
 export const GRAPH_PARTS = ['x', 'y', 'tx', 'ty', 'allx', 'ally', 'graph', 'test.index'];
-export const GRAPH_SOURCES = { cora: 'planetoid', citeseer: 'planetoid', aifb: 'rgcn', mutag: 'rgcn', 'aifb-kgbench': 'kgbench', 'mmlkg-synthetic': 'kgbench' };
+export const GRAPH_SOURCES = { cora: 'planetoid', citeseer: 'planetoid', aifb: 'rgcn', mutag: 'rgcn', 'aifb-kgbench': 'kgbench', 'mmlkg-synthetic': 'kgbench', dmg777k: 'kgbench' };
 const KGBENCH = ['nodes.int.csv', 'relations.int.csv', 'training.int.csv', 'validation.int.csv', 'testing.int.csv'];
 
 // what to put into a dataset's folder, for the messages
@@ -31,20 +38,30 @@ const WHAT = {
   kgbench: () => 'the kgbench files triples.int.csv(.gz), nodes.int.csv, relations.int.csv, training.int.csv, validation.int.csv and testing.int.csv',
 };
 
-// a named dataset's graph, every required file present; else an error naming the first
-// missing file and what the folder needs
+// a named dataset's graph, every required file present, from the first complete folder
+// (source folder, then download folder); else an error naming the first missing file in
+// the source folder and how to get the dataset
 export function datasetGraph(name) {
   const format = GRAPH_SOURCES[name];
   if (!format) throw new UsageError(`'${name}' is not a graph dataset (${Object.keys(GRAPH_SOURCES).join(', ')}).`);
-  const dir = join(graphSourceDir(), name), has = (f) => existsSync(join(dir, f));
-  let want;
-  if (format === 'planetoid') want = GRAPH_PARTS.map((p) => `ind.${name}.${p}`);
-  else if (format === 'rgcn') want = [`${name}_stripped.nt.gz`, 'trainingSet.tsv', 'testSet.tsv'];
-  else want = [has('triples.int.csv.gz') || !has('triples.int.csv') ? 'triples.int.csv.gz' : 'triples.int.csv', ...KGBENCH.filter((f) => f !== 'validation.int.csv' || has(f))];
-  for (const f of want)
-    if (!has(f))
-      throw new Error(`dataset '${name}' is not available: ${join(dir, f)} is missing. Hint: ${format === 'planetoid' ? 'copy' : 'put'} ${WHAT[format](name)} into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${name}/.`);
-  return { name, format, files: want.map((f) => [f, join(dir, f)]) };
+  const need = (dir) => {
+    const has = (f) => existsSync(join(dir, f));
+    if (format === 'planetoid') return GRAPH_PARTS.map((p) => `ind.${name}.${p}`);
+    if (format === 'rgcn') return [`${name}_stripped.nt.gz`, 'trainingSet.tsv', 'testSet.tsv'];
+    return [has('triples.int.csv.gz') || !has('triples.int.csv') ? 'triples.int.csv.gz' : 'triples.int.csv', ...KGBENCH.filter((f) => f !== 'validation.int.csv' || has(f))];
+  };
+  const dirs = [join(graphSourceDir(), name)];
+  if (DOWNLOADABLE.includes(name)) dirs.push(join(graphRawDir(), name));
+  for (const dir of dirs) {
+    const want = need(dir);
+    if (want.every((f) => existsSync(join(dir, f)))) return { name, format, files: want.map((f) => [f, join(dir, f)]) };
+  }
+  const dir = dirs[0], missing = need(dir).find((f) => !existsSync(join(dir, f)));
+  const by = `${format === 'planetoid' ? 'copy' : 'put'} ${WHAT[format](name)} into ${dir}, or set NOISYLAB_DATA_DIR to the folder that holds ${name}/`;
+  const hint = DOWNLOADABLE.includes(name)
+    ? `run \`npx noisylab download ${name}\`${name === 'dmg777k' ? ' (about 645 MB)' : ''}, which puts the files into ${dirs[1]}; or ${by}.`
+    : `${by}.`;
+  throw new Error(`dataset '${name}' is not available: ${join(dir, missing)} is missing${dirs[1] ? ` (and ${dirs[1]} is not complete)` : ''}. Hint: ${hint}`);
 }
 
 // the layout of a folder, or null
@@ -86,10 +103,11 @@ export function bundleGraph(file) {
   return { name: basename(file), format: 'bundle', files: [[basename(file), file]] };
 }
 
-// every named graph whose source folder is complete, for the site
+// every named graph whose folder is complete, for the site (not dmg777k: too large for a page)
 export function siteGraphs() {
   const out = [];
   for (const name of Object.keys(GRAPH_SOURCES)) {
+    if (NOT_ON_SITE.includes(name)) continue;
     try { out.push(datasetGraph(name)); } catch { /* not here: the site goes without it */ }
   }
   return out;

@@ -85,7 +85,7 @@ typedef struct {
     long long seed;
 } Config;
 
-/* 1 for the knowledge-graph datasets (aifb, mutag, aifb-kgbench, mmlkg-synthetic, bundle) */
+/* 1 for the knowledge-graph datasets (aifb, mutag, aifb-kgbench, mmlkg-synthetic, dmg777k, bundle) */
 int config_is_kg(const char *dataset);
 /* Fills every field with its default. */
 void config_defaults(Config *c);

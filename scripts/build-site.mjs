@@ -10,7 +10,9 @@
 //   node_modules/chart.js/dist/chart.umd.min.js -> build/site/vendor/ (served locally: works offline)
 //   ../shared/datasets/{cora,citeseer}/ind.* -> build/site/graphs/<name>/ (when present)
 //   ../shared/datasets/{aifb,mutag,aifb-kgbench,mmlkg-synthetic}/ -> build/site/graphs/<name>/ (when
-//                                              present; bin/graphs.mjs), listed with their format
+//                                              present, else from build/raw/<name>/ after `noisylab
+//                                              download <name>`; bin/graphs.mjs; never dmg777k, too
+//                                              large for a page), listed with their format
 //                                              and files in graphs/index.json for the graph panel
 //   build/datasets/                         -> build/site/datasets (a symlink, not a copy: the
 //                                              shards are large; the page reads manifest.json and
@@ -22,7 +24,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSy
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GRAPH_DATASETS, GRAPH_PARTS, graphSourceDir } from '../bin/lib.mjs';
-import { GRAPH_SOURCES, siteGraphs } from '../bin/graphs.mjs';
+import { GRAPH_SOURCES, NOT_ON_SITE, graphRawDir, siteGraphs } from '../bin/graphs.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -122,7 +124,7 @@ export function buildSite({ root = repoRoot, out = join(root, 'build', 'site') }
   removeEmptyDirs(out);
   linkDatasets(root, out);
   const onSite = new Set(siteGraphs().map((g) => g.name));
-  const absentGraphs = Object.keys(GRAPH_SOURCES).filter((n) => !onSite.has(n));
+  const absentGraphs = Object.keys(GRAPH_SOURCES).filter((n) => !onSite.has(n) && !NOT_ON_SITE.includes(n));
   return { out, copied, removed, files: files.length, absentGraphs };
 }
 
@@ -131,7 +133,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     const r = buildSite();
     console.log(`build-site: ${relative(process.cwd(), r.out) || '.'}/ has ${r.files} files (${r.copied} copied, ${r.removed} removed)`);
     if (r.absentGraphs.length)
-      console.log(`build-site: note: ${r.absentGraphs.join(', ')} not on the site (absent from ${graphSourceDir()}); the graph panel lists the others`);
+      console.log(`build-site: note: ${r.absentGraphs.join(', ')} not on the site (absent from ${graphSourceDir()} and ${graphRawDir()}); the graph panel lists the others`);
   } catch (e) {
     console.error(e.message);
     process.exit(1);

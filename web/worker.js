@@ -262,6 +262,8 @@ async function addData(nl, run, dataset) {
   if (GRAPHS.includes(dataset)) await addGraphFiles(run, dataset);
   else if (KGS.includes(dataset)) await addKgFiles(run, dataset);
   else if (dataset === 'bundle') addBundle(run);
+  else if (dataset === 'dmg777k') // ~645 MB of CSVs: never copied into the site
+    throw new Error("dataset 'dmg777k' is not on this site: it is about 645 MB, too large for a page. Hint: train it from the command line (`npx noisylab download dmg777k`, then `npx noisylab train \"preset=dmg777k-rgcn\"`), or take a k-hop subset with `npx noisylab graph-subset dmg777k --hops 2 --max-nodes 5000 --out dmg.nlkg` and pick that file with dataset=bundle.");
   else await addShards(nl, run, dataset);
 }
 

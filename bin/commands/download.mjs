@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from '../lib.mjs';
 
-export const usage = ['download NAME       fetch a dataset from its official source, then prepare it'];
+export const usage = ['download NAME       fetch a dataset from its official source (mnist, fashion-mnist, cifar10, cora, citeseer, aifb, mutag, dmg777k; all = every one but dmg777k), checked by hash'];
 
 export async function run(argv) {
   const mod = join(root, 'datasets', 'download.mjs');

@@ -12,7 +12,7 @@
 #include "err.h"
 
 static const char *names[] = {"mnist-apl", "mnist-browser", "fashion-mnist-apl", "fashion-mnist-browser",
-                              "cifar10-apl", "cifar10-browser", "aifb-rgcn", "mutag-rgcn"};
+                              "cifar10-apl", "cifar10-browser", "aifb-rgcn", "mutag-rgcn", "dmg777k-rgcn"};
 #define NNAMES ((int)(sizeof names / sizeof names[0]))
 
 /* parses s, then checks that its canonical string has no preset and parses back to the same Config */

@@ -6,7 +6,9 @@
 // - missing sources: skipped, listed with the download command, exit code 0;
 // - corrupt sources: an error naming the file, the other datasets still prepared;
 // - download.mjs against a local HTTP server on 127.0.0.1 with small generated files
-//   (IDX .gz and a tiny cifar-10-binary.tar.gz): never the internet.
+//   (IDX .gz, a tiny cifar-10-binary.tar.gz, a tiny dmg777k in kgbench CSVs, a tiny
+//   mutag-hetero.zip; and ../shared's real graph files, served locally, against the
+//   inventory's sha256): never the internet.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,9 +17,9 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 
-import { DownloadError, SOURCES, download, main as downloadMain, parseTar } from '../../datasets/download.mjs';
+import { DownloadError, SOURCES, download, main as downloadMain, parseTar, zipMember } from '../../datasets/download.mjs';
 import { DATASETS, defaultDirs, prepare, repoRoot } from '../../datasets/prepare.mjs';
 import { loadEngine } from '../../wasm/noisylab.js';
 
@@ -114,6 +116,36 @@ function tar(entries) {
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
+}
+
+// a zip writer: entries [name, data, deflate]; CRC-32 computed (the reader does not need it)
+function crc32(b) {
+  let c = ~0;
+  for (const v of b) { c ^= v; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
+  return ~c >>> 0;
+}
+function zip(entries) {
+  const locals = [], central = [];
+  let off = 0;
+  for (const [name, data, deflate] of entries) {
+    const body = deflate ? deflateRawSync(data) : data, n = Buffer.from(name);
+    const fields = (h, at) => {
+      h.writeUInt16LE(20, at); h.writeUInt16LE(0, at + 2); h.writeUInt16LE(deflate ? 8 : 0, at + 4);
+      h.writeUInt32LE(0, at + 6); h.writeUInt32LE(crc32(data), at + 10);
+      h.writeUInt32LE(body.length, at + 14); h.writeUInt32LE(data.length, at + 18); h.writeUInt16LE(n.length, at + 22);
+    };
+    const l = Buffer.alloc(30);
+    l.writeUInt32LE(0x04034b50, 0); fields(l, 4);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0); c.writeUInt16LE(20, 4); fields(c, 6); c.writeUInt32LE(off, 42);
+    locals.push(l, n, body);
+    central.push(c, n);
+    off += 30 + n.length + body.length;
+  }
+  const cd = Buffer.concat(central), e = Buffer.alloc(22);
+  e.writeUInt32LE(0x06054b50, 0); e.writeUInt16LE(entries.length, 8); e.writeUInt16LE(entries.length, 10);
+  e.writeUInt32LE(cd.length, 12); e.writeUInt32LE(off, 16);
+  return Buffer.concat([...locals, cd, e]);
 }
 
 // ---- 1. real data
@@ -364,13 +396,18 @@ test('corrupt raw files: clear errors naming the file; the other datasets are st
 
 describe('download.mjs (local HTTP server on 127.0.0.1)', () => {
   let server, base;
-  const routes = new Map(), hits = new Map();
+  const routes = new Map(), hits = new Map(), cutAt = new Map();
   before(async () => {
     server = createServer((req, res) => {
       hits.set(req.url, (hits.get(req.url) || 0) + 1);
       const body = routes.get(req.url);
       if (!body) {
         res.writeHead(404).end('not found');
+        return;
+      }
+      if (cutAt.has(req.url)) { // announces the whole body, sends part of it, hangs up
+        res.writeHead(200, { 'content-length': body.length });
+        res.write(body.subarray(0, cutAt.get(req.url)), () => res.destroy());
         return;
       }
       res.writeHead(200, { 'content-length': body.length }).end(body);
@@ -492,6 +529,141 @@ describe('download.mjs (local HTTP server on 127.0.0.1)', () => {
     assert.throws(() => parseTar(bad, 'x.tar'), /x\.tar: tar header checksum mismatch at byte 0/);
     assert.throws(() => parseTar(t.subarray(0, 600), 'y.tar'), /y\.tar: truncated/);
     assert.throws(() => parseTar(t.subarray(0, 1024), 'z.tar'), /z\.tar: truncated \(no end-of-archive marker\)/);
+  });
+
+  // ---- graphs: a tiny dmg777k in kgbench's layout, with the real file names
+  const kg = {
+    'nodes.int.csv': Buffer.from('"index","annotation","label"\n' + ['a', 'b', 'c', 'd', 'e', 'f'].map((x, i) => `"${i}","iri","http://x/${x}"`).join('\n') + '\n"6","none","a literal"\n'),
+    'relations.int.csv': Buffer.from('"index","label"\n"0","http://x/p"\n"1","http://x/q"\n'),
+    'nodetypes.int.csv': Buffer.from('index,annotation\n0,iri\n1,none\n'),
+    'triples.int.csv.gz': gzipSync(Buffer.from('0, 0, 1\n1, 0, 2\n2, 1, 3\n3, 1, 4\n4, 0, 5\n5, 1, 6\n0, 1, 6\n')),
+    // dmg777k's split files: a 13-byte header (instance,cls) + rows (the inventory's sizes)
+    'training.int.csv': Buffer.from('instance,cls\n0,0\n1,1\n'),
+    'validation.int.csv': Buffer.from('instance,cls\n2,0\n'),
+    'testing.int.csv': Buffer.from('instance,cls\n3,1\n4,0\n'),
+    'all.int.csv': Buffer.from('instance,cls\n0,0\n1,1\n2,0\n3,1\n4,0\n'),
+  };
+  const kgSpec = (over = {}) => ({
+    ...SOURCES.dmg777k,
+    files: SOURCES.dmg777k.files.map((f) => ({ ...f, size: kg[f.name].length, sha256: sha256(kg[f.name]), ...over[f.name] })),
+  });
+  const cli = (args, env) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'noisylab.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+
+  test('graphs: the sources name every file with its sha256, size and pinned URLs; all leaves out dmg777k', () => {
+    for (const n of ['cora', 'citeseer', 'aifb', 'mutag', 'dmg777k']) {
+      assert.ok(SOURCES[n].graph, n);
+      for (const f of [...SOURCES[n].files, ...(SOURCES[n].zip ? [SOURCES[n].zip] : [])]) {
+        assert.match(f.sha256, /^[0-9a-f]{64}$/, `${n}/${f.name}`);
+        assert.ok(f.size > 0 && f.urls.length > 0, `${n}/${f.name}`);
+        for (const u of f.urls) assert.match(u, /^https:\/\//);
+      }
+    }
+    assert.deepEqual(Object.keys(SOURCES).filter((n) => SOURCES[n].large), ['dmg777k']);
+    assert.equal(SOURCES.dmg777k.files.find((f) => f.name === 'nodes.int.csv').urls[0], 'https://media.githubusercontent.com/media/pbloem/kgbench-data/main/datasets/dmg777k/nodes.int.csv');
+    assert.equal(SOURCES.dmg777k.files.reduce((a, f) => a + f.size, 0), 644614754);
+  });
+
+  test('graphs: dmg777k lands in the download folder, where eda and train find it; a second run fetches nothing', async () => {
+    for (const [f, d] of Object.entries(kg)) routes.set(`/kgb/${f}`, d);
+    const raw = tempDir('dl-kg'), empty = tempDir('dl-kg-empty');
+    const env = { NOISYLAB_DATA_DIR: empty, NOISYLAB_RAW_DIR: raw };
+    let r = cli(['eda', 'dmg777k'], env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /dataset 'dmg777k' is not available: .*Hint: run `npx noisylab download dmg777k` \(about 645 MB\), which puts the files into /);
+    const logs = [];
+    const dir = await download('dmg777k', { rawDir: raw, spec: kgSpec(), urls: [`${base}/kgb/`], log: (m) => logs.push(m) });
+    assert.equal(dir, join(raw, 'dmg777k'));
+    assert.deepEqual(readdirSync(dir).sort(), Object.keys(kg).sort(), 'every file, no .part left');
+    r = cli(['eda', 'dmg777k', '--json'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const e = JSON.parse(r.stdout);
+    assert.deepEqual([e.nodes, e.edges], [7, 7]);
+    r = cli(['train', 'dataset=dmg777k&model=rgcn&epochs=1&hidden=4'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const bundle = join(raw, 'dmg.nlkg');
+    r = cli(['graph-subset', 'dmg777k', '--hops', '1', '--max-nodes', '7', '--out', bundle], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(bundle));
+    const n = hits.get('/kgb/nodes.int.csv');
+    await download('dmg777k', { rawDir: raw, spec: kgSpec(), urls: [`${base}/kgb/`], log: (m) => logs.push(m) });
+    assert.equal(hits.get('/kgb/nodes.int.csv'), n, 'a valid file is not fetched again');
+    assert.equal(logs.filter((l) => /already downloaded and valid/.test(l)).length, Object.keys(kg).length);
+  });
+
+  test('graphs: a wrong sha256 deletes the file; a cut connection or a short file is reported', async () => {
+    const bad = kgSpec({ 'relations.int.csv': { sha256: '0'.repeat(64) } });
+    const raw = tempDir('dl-kg-bad');
+    await assert.rejects(download('dmg777k', { rawDir: raw, spec: bad, urls: [`${base}/kgb/`] }), (e) => {
+      assert.ok(e instanceof DownloadError);
+      assert.match(e.message, /^dmg777k: relations\.int\.csv: no valid copy from any source:/);
+      assert.match(e.message, /kgb\/relations\.int\.csv: relations\.int\.csv: SHA-256 [0-9a-f]{64} differs from the expected 0{64}/);
+      assert.match(e.message, /Hint: /);
+      return true;
+    });
+    assert.ok(!existsSync(join(raw, 'dmg777k', 'relations.int.csv')), 'the file that failed is removed');
+    // the connection ends early: nothing is kept
+    routes.set('/cut/training.int.csv', kg['training.int.csv']);
+    cutAt.set('/cut/training.int.csv', 5);
+    const cutRaw = tempDir('dl-kg-cut');
+    await assert.rejects(download('dmg777k', { rawDir: cutRaw, spec: kgSpec(), urls: [`${base}/cut/`] }), /cut\/training\.int\.csv: the connection ended after \d+ of 21 bytes.*Hint: /s);
+    assert.deepEqual(readdirSync(join(cutRaw, 'dmg777k')), [], 'no partial file left');
+    // a short file, served whole: the size check
+    routes.set('/short/training.int.csv', kg['training.int.csv'].subarray(0, 9));
+    await assert.rejects(download('dmg777k', { rawDir: tempDir('dl-kg-short'), spec: kgSpec(), urls: [`${base}/short/`] }), /training\.int\.csv: 9 bytes, expected 21/);
+    // a damaged copy on disk is fetched again
+    const again = tempDir('dl-kg-again');
+    mkdirSync(join(again, 'dmg777k'));
+    writeFileSync(join(again, 'dmg777k', 'testing.int.csv'), 'instance,cls\n3,0\n4,0\n');
+    const logs = [];
+    await download('dmg777k', { rawDir: again, spec: kgSpec(), urls: [`${base}/kgb/`], log: (m) => logs.push(m) });
+    assert.ok(readFileSync(join(again, 'dmg777k', 'testing.int.csv')).equals(kg['testing.int.csv']));
+    assert.ok(logs.some((l) => /testing\.int\.csv: the copy on disk is not valid \(testing\.int\.csv: SHA-256/.test(l)));
+  });
+
+  test('graphs: mutag_stripped.nt.gz is made from a checked member of mutag-hetero.zip', async () => {
+    const nt = Buffer.from('<http://x/a> <http://x/p> <http://x/b> .\n');
+    const tsv = { 'trainingSet.tsv': Buffer.from('bond\tid\tlabel_mutagenic\r\nhttp://x/a\t0.0\t1.0\r\n'), 'testSet.tsv': Buffer.from('bond\tid\tlabel_mutagenic\r\nhttp://x/b\t1.0\t0.0\r\n'), 'completeDataset.tsv': Buffer.from('id\tbond\tlabel_mutagenic\r\n') };
+    const zipped = zip([['README.txt', Buffer.from('readme'), false], ['mutag_stripped.nt', nt, true], ...Object.entries(tsv).map(([n, d]) => [n, d, true])]);
+    assert.ok(zipMember(zipped, 'mutag_stripped.nt').equals(nt));
+    assert.ok(zipMember(zipped, 'README.txt').equals(Buffer.from('readme')));
+    assert.equal(zipMember(zipped, 'nope'), null);
+    assert.throws(() => zipMember(Buffer.from('not a zip at all, not at all'), 'x', 'm.zip'), /m\.zip: not a zip file/);
+    routes.set('/mutag/mutag-hetero.zip', zipped);
+    for (const [n, d] of Object.entries(tsv)) routes.set(`/mutag/${n}`, d);
+    const spec = {
+      ...SOURCES.mutag,
+      files: SOURCES.mutag.files.map((f) => ({ ...f, size: tsv[f.name].length, sha256: sha256(tsv[f.name]) })),
+      zip: { ...SOURCES.mutag.zip, size: zipped.length, sha256: sha256(zipped) },
+      derived: [{ ...SOURCES.mutag.derived[0], size: nt.length, sha256: sha256(nt) }],
+    };
+    const raw = tempDir('dl-mutag');
+    const logs = [];
+    const dir = await download('mutag', { rawDir: raw, spec, urls: [`${base}/mutag/`], log: (m) => logs.push(m) });
+    assert.deepEqual(readdirSync(dir).sort(), ['completeDataset.tsv', 'mutag_stripped.nt.gz', 'testSet.tsv', 'trainingSet.tsv'], 'the archive is removed');
+    assert.ok(gunzipSync(readFileSync(join(dir, 'mutag_stripped.nt.gz'))).equals(nt));
+    const n = hits.get('/mutag/mutag-hetero.zip');
+    await download('mutag', { rawDir: raw, spec, urls: [`${base}/mutag/`], log: (m) => logs.push(m) });
+    assert.equal(hits.get('/mutag/mutag-hetero.zip'), n, 'not fetched again');
+    assert.ok(logs.some((l) => /mutag_stripped\.nt\.gz: already made and valid/.test(l)));
+    // a member that differs from the inventory
+    const wrong = { ...spec, derived: [{ ...spec.derived[0], sha256: 'f'.repeat(64) }] };
+    await assert.rejects(download('mutag', { rawDir: tempDir('dl-mutag-bad'), spec: wrong, urls: [`${base}/mutag/`] }), /mutag-hetero\.zip: member mutag_stripped\.nt has \d+ bytes and SHA-256 [0-9a-f]{64}, expected \d+ bytes and f{64}/);
+  });
+
+  test('graphs: the real files of ../shared/datasets, served locally, match the inventory; the lookup finds them', { skip: !['cora', 'citeseer', 'aifb', 'mutag'].every((n) => existsSync(join(SHARED, n))) && 'no ../shared/datasets graphs' }, async () => {
+    const raw = tempDir('dl-real'), empty = tempDir('dl-real-empty');
+    for (const n of ['cora', 'citeseer', 'aifb', 'mutag']) {
+      for (const f of readdirSync(join(SHARED, n))) routes.set(`/real/${n}/${f}`, readFileSync(join(SHARED, n, f)));
+      await download(n, { rawDir: raw, urls: [`${base}/real/${n}/`] }); // SOURCES as they are
+    }
+    assert.ok(gunzipSync(readFileSync(join(raw, 'mutag', 'mutag_stripped.nt.gz'))).equals(gunzipSync(readFileSync(join(SHARED, 'mutag', 'mutag_stripped.nt.gz')))));
+    // the command line, with --base and --raw: graphs are not prepared (read raw)
+    const raw2 = tempDir('dl-real-cli');
+    await downloadMain(['cora', '--raw', raw2, '--base', `${base}/real/cora/`]);
+    assert.deepEqual(readdirSync(join(raw2, 'cora')).sort(), readdirSync(join(SHARED, 'cora')).filter((f) => f.startsWith('ind.')).sort());
+    const r = cli(['eda', 'aifb', '--json'], { NOISYLAB_DATA_DIR: empty, NOISYLAB_RAW_DIR: raw });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([JSON.parse(r.stdout).nodes, JSON.parse(r.stdout).edges], [8285, 29043]);
   });
 
   test('command line: usage errors', async () => {

@@ -66,7 +66,7 @@ test('graph error paths: image model, split keys, missing files', { skip }, () =
   r = cli(['train', 'dataset=cora&model=gcn&train=100']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /public Planetoid split/);
-  r = cli(['train', 'dataset=cora&model=gcn'], { env: { ...process.env, NOISYLAB_DATA_DIR: join(root, 'no-such-dir') } });
+  r = cli(['train', 'dataset=cora&model=gcn'], { env: { ...process.env, NOISYLAB_DATA_DIR: join(root, 'no-such-dir'), NOISYLAB_RAW_DIR: join(root, 'no-such-raw') } });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /ind\.cora\.x is missing\. Hint: copy the eight Planetoid files/);
+  assert.match(r.stderr, /ind\.cora\.x is missing \(and .*no-such-raw.cora is not complete\)\. Hint: run `npx noisylab download cora`.*or copy the eight Planetoid files/);
 });

@@ -51,9 +51,12 @@ test('knowledge-graph error paths: model/dataset mismatch, split keys, missing f
   r = cli(['train', 'dataset=mutag&model=rgcn&train=100']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /comes with its own split/);
-  r = cli(['train', 'dataset=mutag&model=rgcn'], { env: { ...process.env, NOISYLAB_DATA_DIR: join(root, 'no-such-dir') } });
+  r = cli(['train', 'dataset=mutag&model=rgcn'], { env: { ...process.env, NOISYLAB_DATA_DIR: join(root, 'no-such-dir'), NOISYLAB_RAW_DIR: join(root, 'no-such-raw') } });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /mutag_stripped\.nt\.gz is missing\. Hint: put the R-GCN files/);
+  assert.match(r.stderr, /mutag_stripped\.nt\.gz is missing \(and .*no-such-raw.mutag is not complete\)\. Hint: run `npx noisylab download mutag`.*or put the R-GCN files/);
+  r = cli(['train', 'preset=dmg777k-rgcn'], { env: { ...process.env, NOISYLAB_DATA_DIR: join(root, 'no-such-dir'), NOISYLAB_RAW_DIR: join(root, 'no-such-raw') } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /dataset 'dmg777k' is not available: .*Hint: run `npx noisylab download dmg777k` \(about 645 MB\)/);
   r = cli(['train', 'dataset=aifb-kgbench&model=mrgcn'], { env: { ...process.env, NOISYLAB_DATA_DIR: join(root, 'no-such-dir') } });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /nodes\.int\.csv is missing|triples\.int\.csv\.gz is missing/);

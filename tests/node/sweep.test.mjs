@@ -255,7 +255,7 @@ test('presets: listed with full strings, applied first, overridden by explicit k
   const r = cli(['presets']);
   assert.equal(r.status, 0, r.stderr);
   const names = [...r.stdout.matchAll(/^(\S+)$/gm)].map((m) => m[1]);
-  assert.deepEqual(names, ['mnist-apl', 'mnist-browser', 'fashion-mnist-apl', 'fashion-mnist-browser', 'cifar10-apl', 'cifar10-browser', 'aifb-rgcn', 'mutag-rgcn']);
+  assert.deepEqual(names, ['mnist-apl', 'mnist-browser', 'fashion-mnist-apl', 'fashion-mnist-browser', 'cifar10-apl', 'cifar10-browser', 'aifb-rgcn', 'mutag-rgcn', 'dmg777k-rgcn']);
   assert.match(r.stdout, /full: +v=1&dataset=mnist&nesterov=1&wd=0\.01&clip=5&sched=cosine&lr_min=0\.001&epochs=50&batch=128&eval_batch=512\n/);
   assert.match(r.stdout, /full: +v=1&dataset=cifar10&aug=crop\+flip&model=cnn8&wd=0\.0001&clip=5&sched=cosine&epochs=120&batch=128&eval_batch=128\n/);
   const a = nl.normalizeConfig('epochs=2&preset=mnist-apl&wd=0.001');
