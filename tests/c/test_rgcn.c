@@ -407,6 +407,22 @@ static int finish(Run *r) {
     return st;
 }
 
+/* a checkpoint of `a` after 4 epochs, restored into the fresh run `b`: both must end with the
+   same result JSON, bit for bit; returns a's (malloc'd) */
+static char *restored_result(Run *a, Run *b, const char *what) {
+    for (int e = 0; e < 4; e++) run_step(a, 1);
+    size_t len;
+    const uint8_t *ck = run_checkpoint(a, &len);
+    uint8_t *copy = ck ? malloc(len) : NULL;
+    if (copy) memcpy(copy, ck, len);
+    CHECK(copy && run_restore(b, copy, len) == 0, "restore a %s: %s", what, nl_error());
+    free(copy);
+    finish(a), finish(b);
+    char *ja = dup(run_result_json(a));
+    CHECK(!strcmp(ja, run_result_json(b)), "a restored %s ends bit-identically", what);
+    return ja;
+}
+
 static void test_runs(const Files *f) {
     /* small on purpose (bases, 8 hidden) so the sanitizer build stays quick */
     const char *cfg = "dataset=aifb&model=rgcn&bases=10&hidden=8&opt=adam&lr=0.01&wd=0&epochs=10&tsne=20&seed=1";
@@ -438,19 +454,7 @@ static void test_runs(const Files *f) {
     /* a checkpoint after 4 epochs, restored into a fresh run: the same end, bit for bit */
     Run *a = aifb_run(cfg, f, 3), *b = aifb_run(cfg, f, 3);
     CHECK(a && b, "aifb runs: %s", nl_error());
-    if (a && b) {
-        for (int e = 0; e < 4; e++) run_step(a, 1);
-        size_t len;
-        const uint8_t *ck = run_checkpoint(a, &len);
-        uint8_t *copy = ck ? malloc(len) : NULL;
-        if (copy) memcpy(copy, ck, len);
-        CHECK(copy && run_restore(b, copy, len) == 0, "restore: %s", nl_error());
-        free(copy);
-        finish(a), finish(b);
-        char *ja = dup(run_result_json(a));
-        CHECK(!strcmp(ja, run_result_json(b)), "a restored rgcn run ends bit-identically");
-        free(ja);
-    }
+    if (a && b) free(restored_result(a, b, "rgcn run"));
     run_free(a), run_free(b);
     /* bad input: a split naming a node that is not in the graph */
     Files bad = *f;
@@ -522,16 +526,7 @@ static void test_subsets(const Files *f) {
     Run *a = aifb_run(cfg, f, 3), *b = aifb_run(cfg, f, 3);
     CHECK(a && b && run_start(b) == 0, "subset runs: %s", nl_error());
     if (a && b) {
-        for (int e = 0; e < 4; e++) run_step(a, 1);
-        size_t len;
-        const uint8_t *ck = run_checkpoint(a, &len);
-        uint8_t *copy = ck ? malloc(len) : NULL;
-        if (copy) memcpy(copy, ck, len);
-        CHECK(copy && run_restore(b, copy, len) == 0, "restore a subset run: %s", nl_error());
-        free(copy);
-        finish(a), finish(b);
-        char *ja = dup(run_result_json(a));
-        CHECK(!strcmp(ja, run_result_json(b)), "a restored subset run ends bit-identically");
+        char *ja = restored_result(a, b, "subset run");
         if (first) CHECK(!strcmp(ja, first), "and as the run that never stopped");
         free(ja);
     }
